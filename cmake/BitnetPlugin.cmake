@@ -1,0 +1,21 @@
+# bitnet_add_plugin(<name> SOURCES ... [DEST <dir>] [NO_INSTALL])
+# Builds a backend plugin module "bitnet-plugin-<name>.so". Plugins include
+# only bitnet/backend.h and never link libbitnet: the core hands them a
+# services table at init.
+function(bitnet_add_plugin name)
+  cmake_parse_arguments(P "NO_INSTALL" "DEST" "SOURCES" ${ARGN})
+  set(target bitnet-plugin-${name})
+  add_library(${target} MODULE ${P_SOURCES})
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/include)
+  if(NOT P_DEST)
+    set(P_DEST ${BITNET_PLUGIN_BUILD_DIR})
+  endif()
+  set_target_properties(${target} PROPERTIES PREFIX "" OUTPUT_NAME ${target}
+    LIBRARY_OUTPUT_DIRECTORY ${P_DEST} C_VISIBILITY_PRESET hidden)
+  target_link_libraries(${target} PRIVATE m)
+  # Exactly one exported symbol: the entry point.
+  target_link_options(${target} PRIVATE "LINKER:--no-undefined")
+  if(NOT P_NO_INSTALL)
+    install(TARGETS ${target} LIBRARY DESTINATION ${BITNET_PLUGIN_INSTALL_DIR})
+  endif()
+endfunction()

@@ -1,0 +1,45 @@
+/* `bitnet`: one program, many subcommands (git style). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const bn_command commands[] = {
+    {"plugins", "list backend plugins, their scores here and which one is chosen", bn_cmd_plugins},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: bitnet <command> [options]\n"
+            "       bitnet --version | --help\n\n"
+            "Runs 1.58-bit (ternary) language models with the best backend plugin for this machine.\n\n"
+            "commands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n`bitnet <command> --help` describes each command.\n"
+               "Environment: BITNET_BACKEND, BITNET_DENY, BITNET_PLUGIN_PATH, BITNET_THREADS, BITNET_KERNEL,\n"
+               "BITNET_CONFIG, BITNET_LOG_LEVEL (they override the config file; options override them).\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("bitnet %s (plugin ABI %d.%d)\n", bn_version(), BN_ABI_MAJOR, BN_ABI_MINOR);
+        return 0;
+    }
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "bitnet: unknown command '%s'\n\n", cmd);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,167 @@
+/*
+ * Shared declarations of the reference plugin (never installed, never
+ * included outside plugins/reference/).
+ *
+ * The reference plugin is the numerical oracle: every op is written for
+ * clarity and exactness first. Integer sums of ternary products are exact;
+ * float reductions that are not pinned down by the ABI (float dots, norms,
+ * softmax, attention) accumulate in double so the oracle sits as close to
+ * the exact result as practical.
+ */
+#ifndef BITNET_REF_INTERNAL_H
+#define BITNET_REF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/backend.h"
+
+#if defined(__GNUC__)
+#define REF_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define REF_PRINTF(a, b)
+#endif
+
+#define REF_ALIGN 64
+#define REF_ERR_LEN 512
+
+struct bn_backend_ctx {
+    const bn_services *svc;
+    int n_threads;          /* slots for per-thread scratch */
+    float f16_table[65536]; /* fp16 bits -> f32, built with ref_f16_to_f32 */
+    char err[REF_ERR_LEN];
+};
+
+struct bn_buffer {
+    void *data;
+    size_t size;
+};
+
+/* A prepared weight. Ternary types keep the ternary values t in {-1,0,1}
+ * in the layout of their kernel plus their scales; float types keep the
+ * stored bytes unchanged (row-major storage rows) and decode on the fly. */
+struct bn_weight {
+    char name[128];
+    int32_t type;   /* storage bn_type of the source */
+    int32_t kernel; /* resolved bn_kernel (never AUTO) */
+    int64_t n_rows, n_cols;
+    float extra_scale; /* bn_weight_src.scale */
+
+    /* ternary */
+    float tensor_scale;     /* I2_S: the float32 scale of the tensor */
+    float *block_d;         /* TQ1_0/TQ2_0: n_rows * blocks_per_row fp16 d as f32 */
+    int64_t blocks_per_row; /* TQ1_0/TQ2_0: n_cols / 256 */
+    int64_t seg_len;        /* columns per scale segment (see lut.c) */
+    int64_t n_seg;          /* segments per row */
+    size_t seg_bytes;       /* packed bytes per segment */
+    uint8_t *packed;        /* n_rows * n_seg segments in the kernel's layout */
+
+    /* float types: F32, F16, BF16, Q8_0, Q6_K storage bytes */
+    uint8_t *raw;
+    size_t raw_row_bytes;
+};
+
+/* ---- entry.c ------------------------------------------------------------- */
+bn_status ref_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) REF_PRINTF(3, 4);
+
+/* ---- memory.c ------------------------------------------------------------ */
+void *ref_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
+void ref_free(bn_backend_ctx *ctx, void *p);
+/* parallel_for over the core's pool, or serially when the core gave none. */
+void ref_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
+bn_status ref_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out);
+void ref_buffer_free(bn_backend_ctx *ctx, bn_buffer *buf);
+void *ref_buffer_base(bn_backend_ctx *ctx, bn_buffer *buf);
+int ref_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf);
+bn_status ref_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const void *src, size_t n);
+bn_status ref_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
+bn_status ref_synchronize(bn_backend_ctx *ctx);
+
+/* ---- tensor.c: validation and addressing of bn_tensor views -------------- */
+size_t ref_elem_size(int32_t type); /* 0 for non-element types */
+/* Checks data, type (one of `types`, terminated by -1), ne >= 1 and nb[0]. */
+bn_status ref_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
+                    const int32_t *types);
+int ref_same_shape(const bn_tensor *a, const bn_tensor *b);
+int64_t ref_n_rows(const bn_tensor *t); /* ne[1] * ne[2] * ne[3] */
+/* Address of row r (rows flattened over dims 1..3) and of element i of it. */
+char *ref_row(const bn_tensor *t, int64_t r);
+float ref_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i);
+void ref_store(const bn_tensor *t, char *row, int64_t i, float v);
+/* Pointer to the per-row scale of row r in `s`: either s has one entry per
+ * row in ne[0] (other dims 1), or ne[0] == 1 and ne[1..3] match `rows_of`. */
+const float *ref_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r);
+bn_status ref_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
+                              const char *op);
+
+/* ---- formats.c ----------------------------------------------------------- */
+float ref_f16_to_f32(uint16_t h);
+uint16_t ref_f32_to_f16(float f);
+float ref_bf16_to_f32(uint16_t h);
+uint16_t ref_f32_to_bf16(float f);
+uint16_t ref_rd16(const uint8_t *p); /* little-endian loads / stores */
+float ref_rdf32(const uint8_t *p);
+void ref_wr16(uint8_t *p, uint16_t v);
+void ref_wrf32(uint8_t *p, float v);
+/* Bytes of one stored row of a row-blocked type (not I2_S). */
+size_t ref_row_bytes(int32_t type, int64_t n_cols);
+/* Decode one stored row of F32/F16/BF16/Q8_0/Q6_K into f32 (no extra scale). */
+void ref_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
+                          float *out);
+/* Decode row r of a ternary tensor (I2_S/TQ1_0/TQ2_0) into t[n_cols] in
+ * {-1,0,1}; for TQ types also the row's block scales into d[n_cols/256].
+ * Returns the column of an invalid code (2-bit code 3), or -1 when all fine. */
+int64_t ref_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
+                               int8_t *t, float *d);
+/* One TQ1_0 trit: digit n (0 = most significant) of stored byte b. */
+int ref_tq1_trit(uint8_t b, int n);
+
+/* ---- encode.c ------------------------------------------------------------ */
+bn_status ref_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
+                     int64_t n_cols, void *dst, size_t dst_size, size_t *written);
+
+/* ---- weights.c ----------------------------------------------------------- */
+bn_status ref_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out);
+void ref_weight_free(bn_backend_ctx *ctx, bn_weight *w);
+bn_status ref_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, bn_tensor *dst);
+bn_status ref_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst);
+/* Ternary values of row r of a prepared ternary weight into t[n_cols]. */
+void ref_weight_ternary_row(const bn_weight *w, int64_t r, int8_t *t);
+
+/* ---- lut.c: packed layouts of ternary segments per kernel ------------------
+ * A row is cut into segments that carry one scale each: the whole row for
+ * I2_S, one 256-block for TQ1_0/TQ2_0. Each segment of `len` columns is
+ * packed, tabled and summed independently, so LUT groups never straddle a
+ * scale boundary. */
+size_t ref_packed_bytes(int32_t kernel, int64_t len);
+void ref_pack(int32_t kernel, const int8_t *t, int64_t len, uint8_t *out);
+void ref_unpack(int32_t kernel, const uint8_t *packed, int64_t len, int8_t *t);
+/* Per-token tables of the LUT kernels (0 entries for MAD), from int8 q. */
+size_t ref_lut_entries(int32_t kernel, int64_t len);
+void ref_lut_build(int32_t kernel, const int8_t *q, int64_t len, int16_t *table);
+/* Exact integer sum_k t_k q_k over one segment. */
+int32_t ref_dot(int32_t kernel, const uint8_t *packed, int64_t len, const int8_t *q,
+                const int16_t *table);
+
+/* ---- quant_act.c --------------------------------------------------------- */
+/* Per-row absmax int8 of x[n] (see backend.h); returns s_x. */
+float ref_quantize_row(const float *x, int64_t n, int8_t *q);
+bn_status ref_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s);
+
+/* ---- matmul.c ------------------------------------------------------------ */
+bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                     const bn_tensor *x_scale, bn_tensor *y);
+
+/* ---- norm_rope_act.c / copy.c / attention.c ------------------------------- */
+bn_status ref_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
+                       bn_tensor *dst);
+bn_status ref_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
+bn_status ref_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst);
+bn_status ref_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
+                      bn_tensor *dst);
+bn_status ref_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst);
+bn_status ref_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
+bn_status ref_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                        const bn_attn_args *args, bn_tensor *out);
+
+#endif

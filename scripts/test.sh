@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds bitnet and runs the whole test suite.
+#   scripts/test.sh             normal build in build/
+#   scripts/test.sh --sanitize  ASan + UBSan build in build-asan/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+dir=build; extra=()
+if [ "${1:-}" = "--sanitize" ]; then
+  dir=build-asan; extra=(-DBITNET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug)
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+fi
+cmake -S . -B "$dir" -DBITNET_WERROR=ON "${extra[@]}"
+cmake --build "$dir" -j"$(nproc)"
+ctest --test-dir "$dir" --output-on-failure -j2 --timeout 600
