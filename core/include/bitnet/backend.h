@@ -223,9 +223,11 @@ typedef struct bn_services {
         ;
     void *(*aligned_alloc)(void *core, size_t alignment, size_t size);
     void (*aligned_free)(void *core, void *ptr);
-    /* Split [0, n) into chunks of at least `grain` items over the core's
-     * pinned thread pool; returns when all are done. Never call it from
-     * inside a work function. */
+    /* Split [0, n) over the core's pinned thread pool: at most one chunk
+     * per thread, boundaries on multiples of `grain` (the last chunk takes
+     * the remainder); returns when all are done. Called from inside a work
+     * function it runs inline. thread_index is unique among the chunks of
+     * one call and < n_threads(). */
     void (*parallel_for)(void *core, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
     int (*n_threads)(void *core);
 } bn_services;
