@@ -38,7 +38,7 @@ static uint32_t bit(unsigned reg, int n, uint32_t isa_bit) {
 static void read_brand(char *brand, size_t len) {
     regs r;
     char buf[49] = {0};
-    if (__get_cpuid_max(0x80000000u, NULL) < 0x80000004u)
+    if ((unsigned)__get_cpuid_max(0x80000000u, NULL) < 0x80000004u)
         return;
     for (unsigned i = 0; i < 3; i++) {
         cpuid(0x80000002u + i, 0, &r);
