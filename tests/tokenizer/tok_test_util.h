@@ -1,0 +1,34 @@
+/* Helpers for the tokenizer tests: the fixture case files, loading the
+ * fixture vocabs, and a per-process temp dir. */
+#ifndef TOK_TEST_UTIL_H
+#define TOK_TEST_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/tokenizer.h"
+
+/* cases.inp / cases.out of one fixture folder. */
+typedef struct tok_cases {
+    size_t n;
+    char **text;     /* NUL-terminated, may hold embedded bytes of any value */
+    size_t *len;
+    int32_t **ids;
+    size_t *n_ids;
+} tok_cases;
+
+/* Root of ../shared/fixtures/tokenizers, or NULL (with a message printed)
+ * when absent. */
+const char *tok_fixtures_dir(void);
+/* Read <dir>/<name>/cases.{inp,out}; 0 on success. */
+int tok_cases_load(const char *fixtures, const char *name, tok_cases *out);
+void tok_cases_free(tok_cases *c);
+
+/* Vocab from <fixtures>/<name>/vocab.gguf (kept open in *g). */
+bn_status tok_load_gguf_vocab(const char *fixtures, const char *name, bn_gguf **g, bn_vocab **v);
+
+/* A fresh directory under $TMPDIR (or /tmp), removed by tok_tmp_cleanup. */
+void tok_tmp_path(char *buf, size_t len, const char *name);
+void tok_tmp_cleanup(void);
+
+#endif
