@@ -1,0 +1,27 @@
+# Runs the conformance suite on the "test-broken" plugin only and passes if
+# the suite failed cleanly (exit status 1, not a crash) and blamed exactly
+# test-broken's I2_S matmul - nothing else, and nothing in the reference.
+set(ENV{BITNET_PLUGIN_PATH} "${PLUGIN_DIR}")
+set(ENV{BN_CONFORMANCE_PLUGINS} "test-broken")
+execute_process(COMMAND ${BIN} OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+message("${out}")
+
+set(problems "")
+if(NOT rc STREQUAL "1")
+  string(APPEND problems "exit status '${rc}', expected 1 (failures reported, no crash)\n${err}\n")
+endif()
+if(NOT out MATCHES "SUMMARY plugin=test-broken ")
+  string(APPEND problems "the suite did not finish the test-broken run\n")
+endif()
+if(NOT out MATCHES "FAIL plugin=test-broken op=matmul fmt=I2_S ")
+  string(APPEND problems "no failure reported for test-broken's I2_S matmul\n")
+endif()
+string(REGEX MATCHALL "FAIL plugin=[^\n]*" fails "${out}")
+foreach(line IN LISTS fails)
+  if(NOT line MATCHES "^FAIL plugin=test-broken op=matmul fmt=I2_S ")
+    string(APPEND problems "unexpected failure: ${line}\n")
+  endif()
+endforeach()
+if(problems)
+  message(FATAL_ERROR "conformance_catches_broken:\n${problems}")
+endif()
