@@ -5,6 +5,13 @@
 #include "cli.h"
 
 static const bn_command commands[] = {
+    {"run", "generate text from a prompt, streaming it", bn_cmd_run},
+    {"chat", "talk with a model using its chat template", bn_cmd_chat},
+    {"bench", "measure prompt and generation speed (ppN / tgN)", bn_cmd_bench},
+    {"perplexity", "perplexity of a model on a text file", bn_cmd_perplexity},
+    {"inspect", "show a GGUF's metadata, tensors and memory plan", bn_cmd_inspect},
+    {"convert", "Hugging Face checkpoint -> GGUF, or re-encode a GGUF", bn_cmd_convert},
+    {"tokenize", "show the token ids and pieces of a text", bn_cmd_tokenize},
     {"plugins", "list backend plugins, their scores here and which one is chosen", bn_cmd_plugins},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -1,6 +1,7 @@
 /* Install-relative paths found with dladdr on a symbol of this library. */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -31,5 +32,16 @@ bn_status bn_install_relative(const char *rel, char *out, size_t len) {
     int n = snprintf(out, len, "%s/%s", dir, rel);
     if (n < 0 || (size_t)n >= len)
         return bn_fail(BN_ERR_INVALID, "path too long: %s/%s", dir, rel);
+    return BN_OK;
+}
+
+bn_status bn_default_model_path(char *out, size_t len) {
+    bn_status st = bn_install_relative("../share/bitnet/models/default.gguf", out, len);
+    if (st != BN_OK)
+        return st;
+    char canon[4096];
+    if (!realpath(out, canon))
+        return bn_fail(BN_ERR_NOT_FOUND, "no bundled model at %s", out);
+    snprintf(out, len, "%s", canon);
     return BN_OK;
 }

@@ -95,6 +95,10 @@ BN_API void bn_cli_overrides_init(bn_cli_overrides *cli);
 BN_API bn_status bn_settings_resolve(const bn_cli_overrides *cli, bn_settings *out);
 BN_API void bn_settings_free(bn_settings *s);
 
+/* The model the install bundles: <prefix>/share/bitnet/models/default.gguf
+ * relative to libbitnet (BN_ERR_NOT_FOUND with the path tried if absent). */
+BN_API bn_status bn_default_model_path(char *out, size_t len);
+
 /* ---- engine: hardware + thread pool + plugins --------------------------- */
 
 typedef struct bn_engine bn_engine;

@@ -1,0 +1,222 @@
+/* Loading a model: validate the file, plan memory, hand every weight to the
+ * backend's weight_prepare, and upload the norm vectors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_internal.h"
+#include "util/half.h"
+
+void bn_model_opts_init(bn_model_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->n_batch = 256;
+    o->kernel = BN_KERNEL_AUTO;
+    o->kv_type = BN_TYPE_F16;
+}
+
+static bn_status backend_error(const bn_model *m, bn_status st, const char *what) {
+    const char *e = m->be->last_error ? m->be->last_error(m->ctx) : "";
+    return bn_fail(st, "%s: %s%s%s", what, bn_status_str(st), e && e[0] ? ": " : "", e ? e : "");
+}
+
+/* Per-tensor scale kept as a separate tensor: "<name>.scale" or the name
+ * with ".weight" replaced by ".scale". */
+static bn_status extra_scale(const bn_gguf *g, const char *name, float *scale) {
+    char alt[256];
+    *scale = 1.0f;
+    snprintf(alt, sizeof alt, "%s.scale", name);
+    const bn_gguf_tensor *t = bn_gguf_find_tensor(g, alt);
+    size_t n = strlen(name);
+    if (!t && n > 7 && !strcmp(name + n - 7, ".weight")) {
+        snprintf(alt, sizeof alt, "%.*s.scale", (int)(n - 7), name);
+        t = bn_gguf_find_tensor(g, alt);
+    }
+    if (!t)
+        return BN_OK;
+    if (t->type != BN_TYPE_F32 || t->n_elems != 1)
+        return bn_fail(BN_ERR_FORMAT, "tensor '%s' must be a single F32 value", alt);
+    memcpy(scale, t->data, 4);
+    if (!(*scale == *scale) || *scale == 0.0f)
+        return bn_fail(BN_ERR_FORMAT, "tensor '%s' holds an unusable scale", alt);
+    return BN_OK;
+}
+
+static bn_status load_matrix(bn_model *m, const char *name, int64_t rows, int64_t cols, bn_weight **out) {
+    const bn_gguf_tensor *t;
+    bn_status st = bn_gguf_require_tensor(m->gguf, name, &t);
+    if (st != BN_OK)
+        return st;
+    if (t->n_dims != 2 || t->ne[0] != cols || t->ne[1] != rows)
+        return bn_fail(BN_ERR_FORMAT, "tensor '%s' has shape [%lld, %lld], the model needs [%lld, %lld]", name,
+                       (long long)t->ne[0], (long long)(t->n_dims > 1 ? t->ne[1] : 1), (long long)cols, (long long)rows);
+    bn_weight_src src = {.name = name, .type = t->type, .kernel = m->opts.kernel, .n_rows = rows, .n_cols = cols,
+                         .data = t->data, .size = t->size};
+    if ((st = extra_scale(m->gguf, name, &src.scale)) != BN_OK)
+        return st;
+    char what[300];
+    snprintf(what, sizeof what, "backend '%s' cannot prepare tensor '%s' (%s)", m->be->info.name, name,
+             bn_type_name(t->type));
+    st = m->be->weight_prepare(m->ctx, &src, out);
+    return st == BN_OK ? BN_OK : backend_error(m, st, what);
+}
+
+/* A 1-D float tensor (norm weight) copied to backend memory as F32. */
+static bn_status load_vec(bn_model *m, const char *name, int64_t n, int required, bn_vec *v) {
+    const bn_gguf_tensor *t = bn_gguf_find_tensor(m->gguf, name);
+    if (!t)
+        return required ? bn_fail(BN_ERR_FORMAT, "tensor '%s' not found in the model", name) : BN_OK;
+    if (t->n_elems != n)
+        return bn_fail(BN_ERR_FORMAT, "tensor '%s' has %lld elements, the model needs %lld", name,
+                       (long long)t->n_elems, (long long)n);
+    if (t->type != BN_TYPE_F32 && t->type != BN_TYPE_F16 && t->type != BN_TYPE_BF16)
+        return bn_fail(BN_ERR_FORMAT, "tensor '%s' must be F32, F16 or BF16, not %s", name, t->type_name);
+    float *host = malloc((size_t)n * sizeof *host);
+    if (!host)
+        return bn_fail(BN_ERR_NOMEM, "out of memory loading '%s'", name);
+    for (int64_t i = 0; i < n; i++) {
+        uint16_t h;
+        if (t->type == BN_TYPE_F32) {
+            memcpy(&host[i], (const char *)t->data + 4 * i, 4);
+            continue;
+        }
+        memcpy(&h, (const char *)t->data + 2 * i, 2);
+        host[i] = t->type == BN_TYPE_F16 ? bn_f16_to_f32(h) : bn_bf16_to_f32(h);
+    }
+    bn_status st = m->be->buffer_alloc(m->ctx, (size_t)n * 4, &v->buf);
+    if (st == BN_OK)
+        st = m->be->upload(m->ctx, v->buf, 0, host, (size_t)n * 4);
+    free(host);
+    if (st != BN_OK)
+        return backend_error(m, st, name);
+    v->t = bn_view(m->be->buffer_base(m->ctx, v->buf), BN_TYPE_F32, n, 1, 1);
+    return BN_OK;
+}
+
+static bn_status load_layer(bn_model *m, int il) {
+    const bn_hparams *hp = &m->hp;
+    bn_layer *L = &m->layers[il];
+    int64_t d = hp->n_embd, dkv = (int64_t)hp->n_head_kv * hp->head_dim, ff = hp->n_ff;
+    char n[96];
+    bn_status st;
+#define MAT(field, suffix, rows, cols)                                                                               \
+    snprintf(n, sizeof n, "blk.%d." suffix ".weight", il);                                                         \
+    if ((st = load_matrix(m, n, rows, cols, &L->field)) != BN_OK)                                                   \
+        return st;
+#define VEC(field, suffix, len, req)                                                                                 \
+    snprintf(n, sizeof n, "blk.%d." suffix ".weight", il);                                                         \
+    if ((st = load_vec(m, n, len, req, &L->field)) != BN_OK)                                                        \
+        return st;
+    MAT(wq, "attn_q", d, d)
+    MAT(wk, "attn_k", dkv, d)
+    MAT(wv, "attn_v", dkv, d)
+    MAT(wo, "attn_output", d, d)
+    MAT(w_gate, "ffn_gate", ff, d)
+    MAT(w_up, "ffn_up", ff, d)
+    MAT(w_down, "ffn_down", d, ff)
+    VEC(attn_norm, "attn_norm", d, 1)
+    VEC(ffn_norm, "ffn_norm", d, 1)
+    VEC(attn_sub_norm, "attn_sub_norm", d, hp->has_sub_norms)
+    VEC(ffn_sub_norm, "ffn_sub_norm", ff, hp->has_sub_norms)
+#undef MAT
+#undef VEC
+    return BN_OK;
+}
+
+static bn_status check_memory(const bn_mem_plan *p) {
+    if (!p->available || p->total <= p->available)
+        return BN_OK;
+    const double G = 1024.0 * 1024.0 * 1024.0;
+    return bn_fail(BN_ERR_NOMEM,
+                   "the model needs %.2f GiB (weights %.2f, KV cache %.2f for %d tokens, scratch %.2f) but only %.2f GiB "
+                   "is available; use a smaller context (-c) or a smaller model",
+                   p->total / G, p->weight_total / G, p->kv_total / G, p->n_ctx, p->scratch_bytes / G,
+                   p->available / G);
+}
+
+bn_status bn_model_load(bn_engine *e, const char *path, const bn_model_opts *opts, bn_model **out) {
+    *out = NULL;
+    const bn_backend *be = bn_engine_backend(e);
+    if (!be)
+        return bn_fail(BN_ERR_INVALID, "the engine has no backend");
+    bn_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return bn_fail(BN_ERR_NOMEM, "out of memory");
+    if (opts)
+        m->opts = *opts;
+    else
+        bn_model_opts_init(&m->opts);
+    m->be = be;
+    m->ctx = bn_engine_backend_ctx(e);
+    bn_status st = bn_gguf_open(path, &m->gguf);
+    if (st == BN_OK)
+        st = bn_hparams_from_gguf(m->gguf, &m->hp);
+    if (st == BN_OK)
+        st = bn_plan_from_gguf(m->gguf, &m->hp, &m->opts, &m->plan);
+    if (st == BN_OK && !m->opts.no_mem_check)
+        st = check_memory(&m->plan);
+    if (st != BN_OK)
+        goto fail;
+    const bn_gguf_tensor *emb;
+    if ((st = bn_gguf_require_tensor(m->gguf, "token_embd.weight", &emb)) != BN_OK)
+        goto fail;
+    if (emb->n_dims != 2 || emb->ne[0] != m->hp.n_embd || emb->ne[1] < 1 || emb->ne[1] > (1 << 24)) {
+        st = bn_fail(BN_ERR_FORMAT, "tensor 'token_embd.weight' must be [%d, n_vocab]", m->hp.n_embd);
+        goto fail;
+    }
+    m->hp.n_vocab = (int32_t)emb->ne[1];
+    if ((st = load_matrix(m, "token_embd.weight", m->hp.n_vocab, m->hp.n_embd, &m->tok_embd)) != BN_OK)
+        goto fail;
+    m->hp.tied_embeddings = !bn_gguf_find_tensor(m->gguf, "output.weight");
+    if (!m->hp.tied_embeddings &&
+        (st = load_matrix(m, "output.weight", m->hp.n_vocab, m->hp.n_embd, &m->output)) != BN_OK)
+        goto fail;
+    if ((st = load_vec(m, "output_norm.weight", m->hp.n_embd, 1, &m->output_norm)) != BN_OK)
+        goto fail;
+    m->layers = calloc((size_t)m->hp.n_layer, sizeof *m->layers);
+    if (!m->layers) {
+        st = bn_fail(BN_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int il = 0; il < m->hp.n_layer; il++)
+        if ((st = load_layer(m, il)) != BN_OK)
+            goto fail;
+    *out = m;
+    return BN_OK;
+fail:
+    bn_model_free(m);
+    return st;
+}
+
+static void free_vec(bn_model *m, bn_vec *v) {
+    if (v->buf)
+        m->be->buffer_free(m->ctx, v->buf);
+}
+
+void bn_model_free(bn_model *m) {
+    if (!m)
+        return;
+    for (int il = 0; m->layers && il < m->hp.n_layer; il++) {
+        bn_layer *L = &m->layers[il];
+        bn_weight *w[7] = {L->wq, L->wk, L->wv, L->wo, L->w_gate, L->w_up, L->w_down};
+        for (int k = 0; k < 7; k++)
+            if (w[k])
+                m->be->weight_free(m->ctx, w[k]);
+        free_vec(m, &L->attn_norm);
+        free_vec(m, &L->ffn_norm);
+        free_vec(m, &L->attn_sub_norm);
+        free_vec(m, &L->ffn_sub_norm);
+    }
+    free(m->layers);
+    if (m->tok_embd)
+        m->be->weight_free(m->ctx, m->tok_embd);
+    if (m->output)
+        m->be->weight_free(m->ctx, m->output);
+    free_vec(m, &m->output_norm);
+    bn_gguf_close(m->gguf);
+    free(m);
+}
+
+const bn_hparams *bn_model_hparams(const bn_model *m) { return &m->hp; }
+const bn_mem_plan *bn_model_mem_plan(const bn_model *m) { return &m->plan; }
+const char *bn_model_backend_name(const bn_model *m) { return m->be->info.name; }
+const struct bn_gguf *bn_model_gguf(const bn_model *m) { return m->gguf; }

@@ -1,0 +1,168 @@
+/* `bitnet bench`: prompt processing (ppN) and generation (tgN) speed in the
+ * manner of llama-bench: repetitions, mean +- sd, markdown or JSON. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_setup.h"
+
+#ifndef BITNET_GIT_COMMIT
+#define BITNET_GIT_COMMIT "unknown"
+#endif
+
+static int usage(FILE *f, int code) {
+    fprintf(f, "usage: bitnet bench [-m MODEL] [options]\n\n"
+               "Measures prompt processing (ppN: N tokens in batches) and generation (tgN: N tokens one at a\n"
+               "time from an empty context) in tokens/s over repetitions, after one warm-up run.\n\noptions:\n"
+               "  -p, --n-prompt N       prompt tokens (default 512; 0 = skip)\n"
+               "  -n, --n-gen N          generated tokens (default 128; 0 = skip)\n"
+               "  -r, --repetitions N    runs per test (default 3)\n"
+               "  -o, --output FMT       md (default) or json\n" BN_MODEL_OPTS_HELP BN_COMMON_OPTS_HELP
+               "  -h, --help             this text\n");
+    return code;
+}
+
+typedef struct result {
+    const char *test;
+    int n;
+    double mean, sd, *ts;
+} result;
+
+static void stats(const double *x, int n, double *mean, double *sd) {
+    double s = 0, q = 0;
+    for (int i = 0; i < n; i++)
+        s += x[i];
+    *mean = s / n;
+    for (int i = 0; i < n; i++)
+        q += (x[i] - *mean) * (x[i] - *mean);
+    *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
+}
+
+/* Tokens per second of one run; < 0 on error. Logits of the last token
+ * of each evaluation are computed, as a real prompt or decode step needs. */
+static double run_once(bn_session *s, const int32_t *toks, int n, int gen, float *logits) {
+    bn_session_reset(s);
+    double t0 = bn_now();
+    if (!gen) {
+        if (bn_session_eval(s, toks, n, logits, 0) != BN_OK)
+            return -1;
+    } else {
+        for (int i = 0; i < n; i++)
+            if (bn_session_eval(s, &toks[i], 1, logits, 0) != BN_OK)
+                return -1;
+    }
+    return n / (bn_now() - t0);
+}
+
+int bn_cmd_bench(int argc, char **argv) {
+    bn_host_opts o;
+    bn_host_opts_init(&o);
+    int n_prompt = 512, n_gen = 128, reps = 3, json = 0;
+    const char *v;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+            return usage(stdout, 0);
+        if (bn_cli_matches(a, "-p", "--n-prompt")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--n-prompt")) || !bn_cli_int(v, "--n-prompt", 0, 1 << 20, &n_prompt))
+                return 2;
+        } else if (bn_cli_matches(a, "-n", "--n-gen")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--n-gen")) || !bn_cli_int(v, "--n-gen", 0, 1 << 20, &n_gen))
+                return 2;
+        } else if (bn_cli_matches(a, "-r", "--repetitions")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--repetitions")) || !bn_cli_int(v, "--repetitions", 1, 1000, &reps))
+                return 2;
+        } else if (bn_cli_matches(a, "-o", "--output")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--output")))
+                return 2;
+            if (strcmp(v, "md") && strcmp(v, "json")) {
+                fprintf(stderr, "bitnet bench: --output wants md or json\n");
+                return 2;
+            }
+            json = !strcmp(v, "json");
+        } else {
+            int r = bn_host_opt(argc, argv, &i, &o);
+            if (r < 0)
+                return 2;
+            if (r == 0) {
+                fprintf(stderr, "bitnet bench: unknown option '%s'\n", a);
+                return usage(stderr, 2);
+            }
+        }
+    }
+    int need = n_prompt > n_gen ? n_prompt : n_gen;
+    if (need == 0) {
+        fprintf(stderr, "bitnet bench: nothing to measure (-p 0 -n 0)\n");
+        return 2;
+    }
+    if (o.n_ctx == 0)
+        o.n_ctx = need;
+    bn_host h;
+    if (bn_host_open(&o, 0, &h))
+        return 1;
+    const bn_hparams *hp = bn_model_hparams(h.model);
+    bn_session *s = NULL;
+    int32_t *toks = malloc(sizeof *toks * (size_t)need);
+    double *ts = malloc(sizeof *ts * (size_t)reps * 2);
+    float *logits = malloc(sizeof *logits * (size_t)hp->n_vocab);
+    int rc = 1;
+    if (!toks || !ts || !logits || bn_session_create(h.model, &s) != BN_OK) {
+        bn_cli_error("creating a session");
+        goto done;
+    }
+    srand(42);
+    for (int i = 0; i < need; i++)
+        toks[i] = rand() % hp->n_vocab;
+    result res[2];
+    int n_res = 0;
+    for (int gen = 0; gen < 2; gen++) {
+        int n = gen ? n_gen : n_prompt;
+        if (!n)
+            continue;
+        if (run_once(s, toks, n, gen, logits) < 0) { /* warm-up */
+            bn_cli_error("benchmark run");
+            goto done;
+        }
+        result *r = &res[n_res++];
+        r->ts = ts + (size_t)reps * (size_t)gen;
+        r->test = gen ? "tg" : "pp";
+        r->n = n;
+        for (int k = 0; k < reps; k++)
+            if ((r->ts[k] = run_once(s, toks, n, gen, logits)) < 0) {
+                bn_cli_error("benchmark run");
+                goto done;
+            }
+        stats(r->ts, reps, &r->mean, &r->sd);
+    }
+    const bn_hw_info *hw = bn_engine_hw(h.engine);
+    const bn_mem_plan *p = bn_model_mem_plan(h.model);
+    const char *cpu = hw->cpu_brand[0] ? hw->cpu_brand : hw->cpu_vendor;
+    int threads = bn_engine_threads(h.engine);
+    if (json) {
+        printf("[\n");
+        for (int i = 0; i < n_res; i++)
+            printf("  {\"model\": \"%s\", \"arch\": \"%s\", \"size_bytes\": %llu, \"backend\": \"%s\", \"threads\": %d, "
+                   "\"cpu\": \"%s\", \"commit\": \"%s\", \"test\": \"%s%d\", \"n_tokens\": %d, \"repetitions\": %d, "
+                   "\"avg_ts\": %.3f, \"stddev_ts\": %.3f}%s\n",
+                   h.model_path, hp->arch_name, (unsigned long long)p->weight_total, bn_model_backend_name(h.model),
+                   threads, cpu, BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd,
+                   i + 1 < n_res ? "," : "");
+        printf("]\n");
+    } else {
+        printf("model: %s (%s, %.1f MiB weights)\ncpu: %s, commit %s\n\n", h.model_path, hp->arch_name,
+               p->weight_total / 1048576.0, cpu, BITNET_GIT_COMMIT);
+        printf("| backend | threads | test | t/s |\n|---|---:|---:|---:|\n");
+        for (int i = 0; i < n_res; i++)
+            printf("| %s | %d | %s%d | %.2f ± %.2f |\n", bn_model_backend_name(h.model), threads, res[i].test,
+                   res[i].n, res[i].mean, res[i].sd);
+    }
+    rc = 0;
+done:
+    bn_session_free(s);
+    free(toks);
+    free(ts);
+    free(logits);
+    bn_host_close(&h);
+    return rc;
+}

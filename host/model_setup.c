@@ -1,0 +1,137 @@
+/* Shared set-up of the model-running subcommands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model_setup.h"
+
+double bn_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void bn_host_opts_init(bn_host_opts *o) {
+    memset(o, 0, sizeof *o);
+    bn_cli_overrides_init(&o->cli);
+    bn_sampler_params_init(&o->sp);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    o->sp.seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20);
+    o->n_batch = 256;
+    o->n_predict = -1;
+}
+
+int bn_host_opt(int argc, char **argv, int *i, bn_host_opts *o) {
+    const char *a = argv[*i], *v;
+    int r = bn_cli_common_opt(argc, argv, i, &o->cli);
+    if (r)
+        return r;
+#define VAL(name) if (!(v = bn_cli_value(argc, argv, i, name))) return -1
+    if (bn_cli_matches(a, "-m", "--model")) {
+        VAL("--model");
+        o->model = v;
+    } else if (bn_cli_matches(a, "-c", "--ctx-size")) {
+        VAL("--ctx-size");
+        return bn_cli_int(v, "--ctx-size", 1, 1 << 24, &o->n_ctx) ? 1 : -1;
+    } else if (bn_cli_matches(a, "-b", "--batch-size")) {
+        VAL("--batch-size");
+        return bn_cli_int(v, "--batch-size", 1, 4096, &o->n_batch) ? 1 : -1;
+    } else if (!strcmp(a, "--kv-f32")) {
+        o->kv_f32 = 1;
+    } else if (bn_cli_matches(a, "-n", "--n-predict")) {
+        VAL("--n-predict");
+        return bn_cli_int(v, "--n-predict", -1, 1 << 24, &o->n_predict) ? 1 : -1;
+    } else if (bn_cli_matches(a, NULL, "--temp")) {
+        VAL("--temp");
+        return bn_cli_float(v, "--temp", 0, 100, &o->sp.temperature) ? 1 : -1;
+    } else if (bn_cli_matches(a, NULL, "--top-k")) {
+        VAL("--top-k");
+        return bn_cli_int(v, "--top-k", 0, 1 << 30, &o->sp.top_k) ? 1 : -1;
+    } else if (bn_cli_matches(a, NULL, "--top-p")) {
+        VAL("--top-p");
+        return bn_cli_float(v, "--top-p", 1e-6, 1, &o->sp.top_p) ? 1 : -1;
+    } else if (bn_cli_matches(a, NULL, "--min-p")) {
+        VAL("--min-p");
+        return bn_cli_float(v, "--min-p", 0, 1, &o->sp.min_p) ? 1 : -1;
+    } else if (bn_cli_matches(a, NULL, "--repeat-penalty")) {
+        VAL("--repeat-penalty");
+        return bn_cli_float(v, "--repeat-penalty", 1e-3, 100, &o->sp.repeat_penalty) ? 1 : -1;
+    } else if (bn_cli_matches(a, NULL, "--repeat-last-n")) {
+        VAL("--repeat-last-n");
+        return bn_cli_int(v, "--repeat-last-n", 0, BN_SAMPLER_MAX_LAST_N, &o->sp.repeat_last_n) ? 1 : -1;
+    } else if (bn_cli_matches(a, NULL, "--frequency-penalty")) {
+        VAL("--frequency-penalty");
+        return bn_cli_float(v, "--frequency-penalty", -100, 100, &o->sp.frequency_penalty) ? 1 : -1;
+    } else if (bn_cli_matches(a, NULL, "--presence-penalty")) {
+        VAL("--presence-penalty");
+        return bn_cli_float(v, "--presence-penalty", -100, 100, &o->sp.presence_penalty) ? 1 : -1;
+    } else if (bn_cli_matches(a, "-s", "--seed")) {
+        VAL("--seed");
+        char *end;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (end == v || *end) {
+            fprintf(stderr, "bitnet: --seed wants a non-negative integer, got '%s'\n", v);
+            return -1;
+        }
+        o->sp.seed = x;
+    } else {
+        return 0;
+    }
+#undef VAL
+    return 1;
+}
+
+int bn_host_open(const bn_host_opts *o, int need_vocab, bn_host *h) {
+    memset(h, 0, sizeof *h);
+    bn_cli_overrides cli = o->cli;
+    if (o->model)
+        cli.model = o->model;
+    if (bn_settings_resolve(&cli, &h->settings) != BN_OK) {
+        bn_cli_error("settings");
+        return 1;
+    }
+    if (h->settings.model[0])
+        snprintf(h->model_path, sizeof h->model_path, "%s", h->settings.model);
+    else if (bn_default_model_path(h->model_path, sizeof h->model_path) != BN_OK) {
+        bn_cli_error("no model given (-m FILE) and no bundled default model");
+        bn_host_close(h);
+        return 1;
+    }
+    if (bn_engine_create(&h->settings, &h->engine) != BN_OK) {
+        bn_cli_error("cannot start the engine");
+        bn_host_close(h);
+        return 1;
+    }
+    bn_model_opts mo;
+    bn_model_opts_init(&mo);
+    mo.n_ctx = o->n_ctx;
+    mo.n_batch = o->n_batch;
+    mo.kv_type = o->kv_f32 ? BN_TYPE_F32 : BN_TYPE_F16;
+    mo.kernel = !strcmp(h->settings.kernel, "mad") ? BN_KERNEL_MAD
+                : !strcmp(h->settings.kernel, "tl1") ? BN_KERNEL_TL1
+                : !strcmp(h->settings.kernel, "tl2") ? BN_KERNEL_TL2
+                                                      : BN_KERNEL_AUTO;
+    if (bn_model_load(h->engine, h->model_path, &mo, &h->model) != BN_OK) {
+        char what[4200];
+        snprintf(what, sizeof what, "cannot load model '%s'", h->model_path);
+        bn_cli_error(what);
+        bn_host_close(h);
+        return 1;
+    }
+    if (need_vocab && bn_vocab_load_gguf(bn_model_gguf(h->model), &h->vocab) != BN_OK) {
+        bn_cli_error("cannot read the model's tokenizer");
+        bn_host_close(h);
+        return 1;
+    }
+    return 0;
+}
+
+void bn_host_close(bn_host *h) {
+    bn_vocab_free(h->vocab);
+    bn_model_free(h->model);
+    bn_engine_free(h->engine);
+    bn_settings_free(&h->settings);
+    memset(h, 0, sizeof *h);
+}
