@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libhwloc-dev libinih-dev check
-      libcjson-dev libpcre2-dev libutf8proc-dev clang python3 python3-pip)
+      libcjson-dev libpcre2-dev clang python3 python3-pip)
 
 missing=()
 for p in "${pkgs[@]}"; do
