@@ -30,6 +30,16 @@ check "perplexity" 0 "$bin" perplexity -m "$model" -f "$0" -c 64 --chunks 2 -t 1
 has out "perplexity: "
 check "tokenize" 0 "$bin" tokenize -m "$model" "Hello world"
 
+# vocab-only conversion of the Llama 3 tokenizer, then tokenizing with it
+fx=$(dirname "$0")/../../../shared/fixtures/tokenizers/llama3-bpe
+if [ -f "$fx/tokenizer.json" ]; then
+    check "convert --vocab-only" 0 "$bin" convert "$fx" -o "$t/l3.gguf" --vocab-only -q
+    check "tokenize with imported vocab" 0 "$bin" tokenize -m "$t/l3.gguf" --ids --no-bos "Hello world"
+    has out "^9906 1917$"
+else
+    echo "skipping vocab-only conversion: $fx absent"
+fi
+
 check "missing model file" 1 "$bin" run -m "$t/nope.gguf" -p hi
 has err "nope.gguf"
 printf 'GGUF\003\000\000\000garbage' >"$t/bad.gguf"
