@@ -17,6 +17,12 @@ check "run greedy" 0 "$bin" run -m "$model" -p "Hello" -n 8 --temp 0 -t 1
 has out "^Hello"; has err "generated 8 tokens"
 "$bin" run -m "$model" -p "Hello" -n 8 --temp 0 -t 1 >"$t/out2" 2>/dev/null
 cmp -s "$t/out" "$t/out2" || { echo "FAIL: greedy output not reproducible"; fail=1; }
+# the three kernel methods give the same integer sums, so the same text
+for k in mad tl1 tl2; do
+    "$bin" run -m "$model" -p "Hello" -n 8 --temp 0 -t 1 --kernel $k >"$t/k_$k" 2>/dev/null ||
+        { echo "FAIL: --kernel $k"; fail=1; }
+    cmp -s "$t/out" "$t/k_$k" || { echo "FAIL: --kernel $k output differs from auto"; fail=1; }
+done
 check "run seeded" 0 "$bin" run -m "$model" -p "Hello" -n 8 --temp 1 --seed 7 -t 1
 cp "$t/out" "$t/seed1"; "$bin" run -m "$model" -p "Hello" -n 8 --temp 1 --seed 7 -t 1 >"$t/seed2" 2>/dev/null
 cmp -s "$t/seed1" "$t/seed2" || { echo "FAIL: seeded sampling not reproducible"; fail=1; }

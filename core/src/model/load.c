@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "model_internal.h"
 #include "util/half.h"
@@ -41,15 +43,33 @@ static bn_status extra_scale(const bn_gguf *g, const char *name, float *scale) {
     return BN_OK;
 }
 
+/* The backend copied the tensor into its own layout: drop the file pages
+ * it came from so resident memory holds the weights once, not twice. The
+ * mapping stays valid (pages come back from the file if touched). */
+static void release_pages(const void *data, uint64_t size) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)data + page - 1) & ~(page - 1), hi = ((uintptr_t)data + size) & ~(page - 1);
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 static bn_status load_matrix(bn_model *m, const char *name, int64_t rows, int64_t cols, bn_weight **out) {
     const bn_gguf_tensor *t;
     bn_status st = bn_gguf_require_tensor(m->gguf, name, &t);
     if (st != BN_OK)
         return st;
+    /* The kernel method is a choice for ternary weights only. */
+    int32_t kernel = bn_type_is_ternary(t->type) ? m->opts.kernel : BN_KERNEL_AUTO;
+    bn_op_desc need = {.op = BN_OP_MATMUL, .wtype = t->type, .xtype = BN_TYPE_F32, .ytype = BN_TYPE_F32,
+                       .kernel = kernel};
+    if (m->be->supports && !m->be->supports(m->ctx, &need))
+        return bn_fail(BN_ERR_UNSUPPORTED, "backend '%s' cannot multiply %s weights%s (tensor '%s'); try --backend reference%s",
+                       m->be->info.name, t->type_name, kernel != BN_KERNEL_AUTO ? " with the chosen --kernel" : "", name,
+                       kernel != BN_KERNEL_AUTO ? " or --kernel auto" : "");
     if (t->n_dims != 2 || t->ne[0] != cols || t->ne[1] != rows)
         return bn_fail(BN_ERR_FORMAT, "tensor '%s' has shape [%lld, %lld], the model needs [%lld, %lld]", name,
                        (long long)t->ne[0], (long long)(t->n_dims > 1 ? t->ne[1] : 1), (long long)cols, (long long)rows);
-    bn_weight_src src = {.name = name, .type = t->type, .kernel = m->opts.kernel, .n_rows = rows, .n_cols = cols,
+    bn_weight_src src = {.name = name, .type = t->type, .kernel = kernel, .n_rows = rows, .n_cols = cols,
                          .data = t->data, .size = t->size};
     if ((st = extra_scale(m->gguf, name, &src.scale)) != BN_OK)
         return st;
@@ -57,7 +77,10 @@ static bn_status load_matrix(bn_model *m, const char *name, int64_t rows, int64_
     snprintf(what, sizeof what, "backend '%s' cannot prepare tensor '%s' (%s)", m->be->info.name, name,
              bn_type_name(t->type));
     st = m->be->weight_prepare(m->ctx, &src, out);
-    return st == BN_OK ? BN_OK : backend_error(m, st, what);
+    if (st != BN_OK)
+        return backend_error(m, st, what);
+    release_pages(t->data, t->size);
+    return BN_OK;
 }
 
 /* A 1-D float tensor (norm weight) copied to backend memory as F32. */
@@ -133,11 +156,27 @@ static bn_status check_memory(const bn_mem_plan *p) {
                    p->available / G);
 }
 
+/* Every slot the forward pass calls must be there: a plugin that lacks one
+ * is refused by name instead of crashing on a NULL slot mid-generation. */
+static bn_status check_slots(const bn_backend *be) {
+#define NEED(slot)                                                                                                   \
+    if (!BN_BACKEND_SLOT(be, slot))                                                                                 \
+        return bn_fail(BN_ERR_UNSUPPORTED, "backend '%s' lacks the '%s' operation the model needs", be->info.name, #slot);
+    NEED(buffer_alloc) NEED(buffer_free) NEED(buffer_base) NEED(upload) NEED(download) NEED(weight_prepare)
+    NEED(weight_free) NEED(matmul) NEED(get_rows) NEED(rms_norm) NEED(rope) NEED(attention) NEED(ffn_act) NEED(add)
+    NEED(copy)
+#undef NEED
+    return BN_OK;
+}
+
 bn_status bn_model_load(bn_engine *e, const char *path, const bn_model_opts *opts, bn_model **out) {
     *out = NULL;
     const bn_backend *be = bn_engine_backend(e);
     if (!be)
         return bn_fail(BN_ERR_INVALID, "the engine has no backend");
+    bn_status cs = check_slots(be);
+    if (cs != BN_OK)
+        return cs;
     bn_model *m = calloc(1, sizeof *m);
     if (!m)
         return bn_fail(BN_ERR_NOMEM, "out of memory");
