@@ -34,6 +34,9 @@ check "inspect" 0 "$bin" inspect "$model"
 has out "memory plan"; has out "I2_S"
 check "perplexity" 0 "$bin" perplexity -m "$model" -f "$0" -c 64 --chunks 2 -t 1
 has out "perplexity: "
+printf 'Hello there\nAnd again\n' | "$bin" chat -m "$model" -n 4 --temp 0 -t 1 >"$t/out" 2>"$t/err" ||
+    { echo "FAIL: chat"; cat "$t/err"; fail=1; }
+has err "generated 8 tokens"
 check "tokenize" 0 "$bin" tokenize -m "$model" "Hello world"
 
 # vocab-only conversion of the Llama 3 tokenizer, then tokenizing with it
