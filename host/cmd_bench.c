@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bitnet/gguf.h>
+
 #include "model_setup.h"
 
 #ifndef BITNET_GIT_COMMIT
@@ -18,7 +20,8 @@ static int usage(FILE *f, int code) {
                "  -p, --n-prompt N       prompt tokens (default 512; 0 = skip)\n"
                "  -n, --n-gen N          generated tokens (default 128; 0 = skip)\n"
                "  -r, --repetitions N    runs per test (default 3)\n"
-               "  -o, --output FMT       md (default) or json\n" BN_MODEL_OPTS_HELP BN_COMMON_OPTS_HELP
+               "  -o, --output FMT       md (default) or json\n"
+               "      --no-bandwidth     skip the memory read-bandwidth probe (roofline figures)\n" BN_MODEL_OPTS_HELP BN_COMMON_OPTS_HELP
                "  -h, --help             this text\n");
     return code;
 }
@@ -58,7 +61,7 @@ static double run_once(bn_session *s, const int32_t *toks, int n, int gen, float
 int bn_cmd_bench(int argc, char **argv) {
     bn_host_opts o;
     bn_host_opts_init(&o);
-    int n_prompt = 512, n_gen = 128, reps = 3, json = 0;
+    int n_prompt = 512, n_gen = 128, reps = 3, json = 0, probe_bw = 1;
     const char *v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -73,6 +76,8 @@ int bn_cmd_bench(int argc, char **argv) {
         } else if (bn_cli_matches(a, "-r", "--repetitions")) {
             if (!(v = bn_cli_value(argc, argv, &i, "--repetitions")) || !bn_cli_int(v, "--repetitions", 1, 1000, &reps))
                 return 2;
+        } else if (!strcmp(a, "--no-bandwidth")) {
+            probe_bw = 0;
         } else if (bn_cli_matches(a, "-o", "--output")) {
             if (!(v = bn_cli_value(argc, argv, &i, "--output")))
                 return 2;
@@ -135,6 +140,23 @@ int bn_cmd_bench(int argc, char **argv) {
             }
         stats(r->ts, reps, &r->mean, &r->sd);
     }
+    /* Decode reads every weight once per token; the embedding lookup reads
+     * one row, but a tied embedding is read whole as the LM head. */
+    uint64_t bytes_per_token = 0;
+    const bn_gguf *g = bn_model_gguf(h.model);
+    for (uint64_t i = 0; i < bn_gguf_tensor_count(g); i++) {
+        const bn_gguf_tensor *t = bn_gguf_tensor_at(g, i);
+        if (hp->tied_embeddings || strcmp(t->name, "token_embd.weight"))
+            bytes_per_token += t->size;
+    }
+    double bw = 0;
+    if (probe_bw && n_gen && bn_engine_read_bandwidth(h.engine, &bw) != BN_OK)
+        bn_cli_error("bandwidth probe (figures without it)");
+    double tg = 0;
+    for (int i = 0; i < n_res; i++)
+        if (res[i].test[0] == 't')
+            tg = res[i].mean;
+    double roof = bw > 0 ? bw / (double)bytes_per_token : 0;
     const bn_hw_info *hw = bn_engine_hw(h.engine);
     const bn_mem_plan *p = bn_model_mem_plan(h.model);
     const char *cpu = hw->cpu_brand[0] ? hw->cpu_brand : hw->cpu_vendor;
@@ -144,10 +166,12 @@ int bn_cmd_bench(int argc, char **argv) {
         for (int i = 0; i < n_res; i++)
             printf("  {\"model\": \"%s\", \"arch\": \"%s\", \"size_bytes\": %llu, \"backend\": \"%s\", \"threads\": %d, "
                    "\"cpu\": \"%s\", \"commit\": \"%s\", \"test\": \"%s%d\", \"n_tokens\": %d, \"repetitions\": %d, "
-                   "\"avg_ts\": %.3f, \"stddev_ts\": %.3f}%s\n",
+                   "\"avg_ts\": %.3f, \"stddev_ts\": %.3f, \"weight_bytes_per_token\": %llu, "
+                   "\"read_bandwidth_gbs\": %.3f, \"roofline_ts\": %.3f, \"roofline_pct\": %.1f}%s\n",
                    h.model_path, hp->arch_name, (unsigned long long)p->weight_total, bn_model_backend_name(h.model),
                    threads, cpu, BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd,
-                   i + 1 < n_res ? "," : "");
+                   (unsigned long long)bytes_per_token, bw / 1e9, roof,
+                   res[i].test[0] == 't' && roof > 0 ? 100.0 * res[i].mean / roof : 0.0, i + 1 < n_res ? "," : "");
         printf("]\n");
     } else {
         printf("model: %s (%s, %.1f MiB weights)\ncpu: %s, commit %s\n\n", h.model_path, hp->arch_name,
@@ -156,6 +180,14 @@ int bn_cmd_bench(int argc, char **argv) {
         for (int i = 0; i < n_res; i++)
             printf("| %s | %d | %s%d | %.2f ± %.2f |\n", bn_model_backend_name(h.model), threads, res[i].test,
                    res[i].n, res[i].mean, res[i].sd);
+        if (tg > 0)
+            printf("\ngeneration streams %.1f MiB of weights per token: %.2f GB/s", bytes_per_token / 1048576.0,
+                   tg * (double)bytes_per_token / 1e9);
+        if (tg > 0 && roof > 0)
+            printf("; measured read bandwidth %.2f GB/s (%d threads) -> roofline %.2f tok/s, reached %.1f%%", bw / 1e9,
+                   threads, roof, 100.0 * tg / roof);
+        if (tg > 0)
+            printf("\n");
     }
     rc = 0;
 done:

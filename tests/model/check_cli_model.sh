@@ -27,8 +27,8 @@ check "run seeded" 0 "$bin" run -m "$model" -p "Hello" -n 8 --temp 1 --seed 7 -t
 cp "$t/out" "$t/seed1"; "$bin" run -m "$model" -p "Hello" -n 8 --temp 1 --seed 7 -t 1 >"$t/seed2" 2>/dev/null
 cmp -s "$t/seed1" "$t/seed2" || { echo "FAIL: seeded sampling not reproducible"; fail=1; }
 check "bench" 0 "$bin" bench -m "$model" -p 32 -n 8 -r 2 -t 1
-has out "| pp32 |"; has out "| tg8 |"
-check "bench json" 0 "$bin" bench -m "$model" -p 16 -n 4 -r 1 -o json -t 1
+has out "| pp32 |"; has out "| tg8 |"; has out "roofline"
+check "bench json" 0 "$bin" bench -m "$model" -p 16 -n 4 -r 1 -o json -t 1 --no-bandwidth
 has out '"test": "pp16"'
 check "inspect" 0 "$bin" inspect "$model"
 has out "memory plan"; has out "I2_S"

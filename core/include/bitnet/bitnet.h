@@ -142,6 +142,10 @@ BN_API bn_backend_ctx *bn_engine_backend_ctx(const bn_engine *e);
 BN_API bn_status bn_engine_open_backend(bn_engine *e, const char *name, const bn_backend **be,
                                         bn_backend_ctx **ctx);
 
+/* Measured sustainable memory read rate with the engine's threads (a
+ * STREAM-style sum over 512 MiB, best of 5 passes). */
+BN_API bn_status bn_engine_read_bandwidth(bn_engine *e, double *bytes_per_s);
+
 /* Safe slot access: NULL if the plugin's struct is too old for the slot. */
 #define BN_BACKEND_SLOT(be, slot)                                                                   \
     ((offsetof(bn_backend, slot) + sizeof((be)->slot) <= (be)->info.struct_size) ? (be)->slot : NULL)
