@@ -1,0 +1,190 @@
+/*
+ * Shared declarations of the cpu-avx512 plugin (never included outside
+ * plugins/cpu-avx512/).
+ *
+ * Every file except entry.c is compiled with AVX-512 F/BW/VL (+FMA, F16C)
+ * and runs only after score() has seen those bits; the VNNI kernels live in
+ * files of their own built with -mavx512vnni and are picked at init from
+ * hw->isa, so nothing here executes an instruction the CPU lacks.
+ *
+ * Prepared ternary weights (MAD layout): every row is padded to k_pad
+ * columns (a multiple of 256, code 1 = t 0) and rows to a multiple of 4.
+ * A 256-column block of one row is a 64-byte unit whose byte i = 32h + m
+ * holds, at bits 2n, the code t+1 of column 128h + 32n + m (the TQ2_0 qs
+ * order; I2_S bytes become it by reversing their 2-bit fields). Units are
+ * interleaved by groups of 4 rows: [row group][block][row in group][64 B],
+ * so a 4-row GEMV tile reads one sequential stream. The kernels unpack code
+ * group n with one shift and mask, and the activations are permuted once
+ * per token to match (see a5_stage_ternary).
+ */
+#ifndef BITNET_A5_INTERNAL_H
+#define BITNET_A5_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/backend.h"
+
+#if defined(__GNUC__)
+#define A5_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define A5_INLINE static inline __attribute__((always_inline))
+#else
+#define A5_PRINTF(a, b)
+#define A5_INLINE static inline
+#endif
+
+#define A5_ALIGN 64
+#define A5_ERR_LEN 512
+#define A5_BLK 256      /* columns per packed unit */
+#define A5_UNIT 64      /* bytes per packed unit */
+#define A5_RG 4         /* rows per interleaved group */
+#define A5_TOK_PASS 64  /* tokens staged per pass */
+/* 1 once the LUT kernels (TL1/TL2) are implemented and pass conformance. */
+#define A5_HAVE_LUT 0
+
+struct bn_backend_ctx {
+    const bn_services *svc;
+    int n_threads;
+    int has_vnni;
+    int has_vbmi;
+    /* One reusable scratch area for activation staging; a call that finds
+     * it busy (concurrent use of one context) allocates its own. */
+    atomic_flag scratch_busy;
+    void *scratch;
+    size_t scratch_size;
+    float f16_table[65536];
+    char err[A5_ERR_LEN];
+};
+
+struct bn_buffer {
+    void *data;
+    size_t size;
+};
+
+struct bn_weight {
+    char name[128];
+    int32_t type;   /* storage bn_type of the source */
+    int32_t kernel; /* resolved bn_kernel (never AUTO) */
+    int64_t n_rows, n_cols;
+    float extra_scale;
+
+    /* ternary, MAD layout (see top of file) */
+    float tensor_scale; /* I2_S */
+    int64_t k_pad, n_blk, rows_pad;
+    uint8_t *codes;  /* rows_pad / 4 * n_blk * 256 bytes */
+    float *block_d;  /* TQ1_0/TQ2_0: [rows_pad][n_blk], 0 for padded rows */
+
+    /* Q8_0: int8 quants row-major and fp16 block scales */
+    int8_t *q8;
+    uint16_t *q8_d; /* [n_rows][n_cols / 32] */
+
+    /* F32, F16, BF16, Q6_K: stored bytes unchanged */
+    uint8_t *raw;
+    size_t raw_row_bytes;
+};
+
+/* ---- entry.c ------------------------------------------------------------- */
+bn_status a5_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) A5_PRINTF(3, 4);
+
+/* ---- memory.c ------------------------------------------------------------ */
+void *a5_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
+void a5_free(bn_backend_ctx *ctx, void *p);
+void a5_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
+/* Scratch of at least `size` bytes (64-aligned); release with a5_scratch_put. */
+void *a5_scratch_get(bn_backend_ctx *ctx, size_t size);
+void a5_scratch_put(bn_backend_ctx *ctx, void *p);
+bn_status a5_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out);
+void a5_buffer_free(bn_backend_ctx *ctx, bn_buffer *buf);
+void *a5_buffer_base(bn_backend_ctx *ctx, bn_buffer *buf);
+int a5_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf);
+bn_status a5_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const void *src, size_t n);
+bn_status a5_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
+bn_status a5_synchronize(bn_backend_ctx *ctx);
+
+/* ---- tensor.c ------------------------------------------------------------ */
+size_t a5_elem_size(int32_t type);
+bn_status a5_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
+                   const int32_t *types);
+int a5_same_shape(const bn_tensor *a, const bn_tensor *b);
+int64_t a5_n_rows(const bn_tensor *t);
+char *a5_row(const bn_tensor *t, int64_t r);
+float a5_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i);
+void a5_store(const bn_tensor *t, char *row, int64_t i, float v);
+const float *a5_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r);
+bn_status a5_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
+                             const char *op);
+
+/* ---- formats.c ----------------------------------------------------------- */
+float a5_f16_to_f32(uint16_t h);
+uint16_t a5_f32_to_f16(float f);
+float a5_bf16_to_f32(uint16_t h);
+uint16_t a5_f32_to_bf16(float f);
+uint16_t a5_rd16(const uint8_t *p);
+float a5_rdf32(const uint8_t *p);
+void a5_wr16(uint8_t *p, uint16_t v);
+void a5_wrf32(uint8_t *p, float v);
+size_t a5_row_bytes(int32_t type, int64_t n_cols);
+void a5_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
+                         float *out);
+int64_t a5_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
+                              int8_t *t, float *d);
+int a5_tq1_trit(uint8_t b, int n);
+
+/* ---- encode.c ------------------------------------------------------------ */
+bn_status a5_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
+                    int64_t n_cols, void *dst, size_t dst_size, size_t *written);
+
+/* ---- weights.c / repack.c ------------------------------------------------- */
+bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out);
+void a5_weight_free(bn_backend_ctx *ctx, bn_weight *w);
+bn_status a5_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, bn_tensor *dst);
+bn_status a5_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst);
+/* Repack a ternary source into w->codes / w->block_d (MAD layout). */
+bn_status a5_repack_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w);
+/* Ternary value t of row r, column c of a prepared weight. */
+int a5_ternary_at(const bn_weight *w, int64_t r, int64_t c);
+
+/* ---- quant_act.c --------------------------------------------------------- */
+float a5_quantize_row(const float *x, int64_t n, int8_t *q);
+bn_status a5_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s);
+
+/* ---- matmul.c / matmul_ternary.c / matmul_float.c ------------------------ */
+bn_status a5_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                    const bn_tensor *x_scale, bn_tensor *y);
+
+/* Staged activations of one pass of tokens for a ternary weight. */
+typedef struct a5_tjob {
+    const bn_weight *w;
+    const int8_t *qp;        /* [n_tok][k_pad] permuted int8 activations */
+    const int32_t *nsumq;    /* [n_tok][n_blk][16] minus the lane sums of qp */
+    const int32_t *nsumq_tot;/* [n_tok] minus the sum of q */
+    const float *s;          /* [n_tok] s_x */
+    int64_t n_tok, tok0;
+    bn_tensor *y;
+    int out_i32;
+    int blockwise; /* TQ weights, F32 out: per-block scales */
+} a5_tjob;
+/* Row groups [g0, g1) of all tokens of the job (ternary_vnni.c / ternary_bw.c). */
+void a5_ternary_rows_vnni(const a5_tjob *jb, int64_t g0, int64_t g1);
+void a5_ternary_rows_bw(const a5_tjob *jb, int64_t g0, int64_t g1);
+
+bn_status a5_matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                            const bn_tensor *x_scale, bn_tensor *y);
+bn_status a5_matmul_q8(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                       const bn_tensor *x_scale, bn_tensor *y);
+bn_status a5_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x, bn_tensor *y);
+
+/* ---- norm_rope_act.c / copy.c / attention.c ------------------------------- */
+bn_status a5_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
+                      bn_tensor *dst);
+bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
+bn_status a5_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst);
+bn_status a5_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
+                     bn_tensor *dst);
+bn_status a5_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst);
+bn_status a5_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
+bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                       const bn_attn_args *args, bn_tensor *out);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * Causal grouped-query attention over a KV cache: for query t (absolute
+ * position pos0 + t) of head h, with kv head g = h / (n_head / n_head_kv),
+ *   s_j = scale * (q . k_j)         for cache positions j in [0, pos0 + t]
+ *   out = sum_j softmax(s)_j * v_j
+ * Dots and the weighted sum of V rows are f32 FMA vectors over head_dim
+ * (F16 caches converted with vcvtph2ps); exp is libm expf. Work is split
+ * over (token, head) pairs; each pool thread uses its own slot of scores
+ * in the context's scratch.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <stdatomic.h>
+
+#include "a5_internal.h"
+
+typedef struct attn_job {
+    const bn_tensor *q, *k, *v;
+    bn_tensor *out;
+    const bn_attn_args *a;
+    float *scratch; /* n_slots * n_ctx scores */
+    int64_t slot_len;
+    int n_slots;
+    atomic_int bad_thread;
+} attn_job;
+
+A5_INLINE __mmask16 tail_mask(int64_t left) {
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+}
+
+A5_INLINE __m512 load_kv(const bn_tensor *t, const char *row, int64_t d, __mmask16 m) {
+    if (t->type == BN_TYPE_F16)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * d));
+    return _mm512_maskz_loadu_ps(m, row + 4 * d);
+}
+
+static const char *kv_row(const bn_tensor *t, int64_t pos, int64_t head) {
+    return (const char *)t->data + pos * t->nb[1] + head * t->nb[2];
+}
+
+#define MAX_HD_VEC 32 /* head_dim up to 512 keeps the accumulator in registers/stack */
+
+static void attend_one(attn_job *jb, int64_t t, int64_t h, float *scores) {
+    const bn_attn_args *a = jb->a;
+    int64_t hd = a->head_dim, g = h / (a->n_head / a->n_head_kv), n_keys = a->pos0 + t + 1;
+    const float *qv = (const float *)((const char *)jb->q->data + h * jb->q->nb[1] + t * jb->q->nb[2]);
+    float *o = (float *)((char *)jb->out->data + h * jb->out->nb[1] + t * jb->out->nb[2]);
+    float m = -INFINITY;
+    for (int64_t j = 0; j < n_keys; j++) {
+        const char *kr = kv_row(jb->k, j, g);
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t d = 0; d < hd; d += 16) {
+            __mmask16 k = tail_mask(hd - d);
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, qv + d), load_kv(jb->k, kr, d, k), acc);
+        }
+        scores[j] = _mm512_reduce_add_ps(acc) * a->scale;
+        m = fmaxf(m, scores[j]);
+    }
+    float sum = 0.0f;
+    for (int64_t j = 0; j < n_keys; j++) {
+        scores[j] = expf(scores[j] - m);
+        sum += scores[j];
+    }
+    for (int64_t d0 = 0; d0 < hd; d0 += 16 * MAX_HD_VEC) {
+        int64_t len = hd - d0 < 16 * MAX_HD_VEC ? hd - d0 : 16 * MAX_HD_VEC;
+        __m512 acc[MAX_HD_VEC];
+        int nv = (int)((len + 15) / 16);
+        for (int i = 0; i < nv; i++)
+            acc[i] = _mm512_setzero_ps();
+        for (int64_t j = 0; j < n_keys; j++) {
+            const char *vr = kv_row(jb->v, j, g);
+            __m512 p = _mm512_set1_ps(scores[j]);
+            for (int i = 0; i < nv; i++) {
+                __mmask16 k = tail_mask(len - 16 * i);
+                acc[i] = _mm512_fmadd_ps(p, load_kv(jb->v, vr, d0 + 16 * i, k), acc[i]);
+            }
+        }
+        __m512 inv = _mm512_set1_ps(1.0f / sum);
+        for (int i = 0; i < nv; i++)
+            _mm512_mask_storeu_ps(o + d0 + 16 * i, tail_mask(len - 16 * i), _mm512_mul_ps(acc[i], inv));
+    }
+}
+
+static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
+    attn_job *jb = arg;
+    if (thread_index < 0 || thread_index >= jb->n_slots) {
+        atomic_store(&jb->bad_thread, 1);
+        return;
+    }
+    float *scores = jb->scratch + (int64_t)thread_index * jb->slot_len;
+    for (int64_t i = begin; i < end; i++)
+        attend_one(jb, i / jb->a->n_head, i % jb->a->n_head, scores);
+}
+
+static bn_status check_kv(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
+    static const int32_t kv_types[] = {BN_TYPE_F32, BN_TYPE_F16, -1};
+    bn_status st = a5_check(ctx, t, "attention", what, kv_types);
+    if (st != BN_OK)
+        return st;
+    if (t->ne[0] != a->head_dim || t->ne[2] != a->n_head_kv || t->ne[3] != 1 ||
+        t->ne[1] < (int64_t)a->pos0 + a->n_tokens)
+        return a5_fail(ctx, BN_ERR_INVALID,
+                        "attention: %s cache is [%lld, %lld, %lld, %lld], expected [head_dim %d, n_ctx >= %lld, "
+                        "n_head_kv %d, 1]",
+                        what, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                        (long long)t->ne[3], a->head_dim, (long long)a->pos0 + a->n_tokens, a->n_head_kv);
+    return BN_OK;
+}
+
+static bn_status check_q(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
+    static const int32_t f32[] = {BN_TYPE_F32, -1};
+    bn_status st = a5_check(ctx, t, "attention", what, f32);
+    if (st != BN_OK)
+        return st;
+    if (t->ne[0] != a->head_dim || t->ne[1] != a->n_head || t->ne[2] != a->n_tokens || t->ne[3] != 1)
+        return a5_fail(ctx, BN_ERR_INVALID,
+                        "attention: %s is [%lld, %lld, %lld, %lld], expected [head_dim %d, n_head %d, "
+                        "n_tokens %d, 1]",
+                        what, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                        (long long)t->ne[3], a->head_dim, a->n_head, a->n_tokens);
+    return BN_OK;
+}
+
+bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                       const bn_attn_args *args, bn_tensor *out) {
+    if (!args)
+        return a5_fail(ctx, BN_ERR_INVALID, "attention: NULL args");
+    const bn_attn_args *a = args;
+    if (a->n_head <= 0 || a->n_head_kv <= 0 || a->n_head % a->n_head_kv || a->head_dim <= 0 ||
+        a->n_tokens <= 0 || a->pos0 < 0)
+        return a5_fail(ctx, BN_ERR_INVALID,
+                       "attention: bad args n_head %d, n_head_kv %d, head_dim %d, n_tokens %d, pos0 %d "
+                       "(n_head must be a multiple of n_head_kv)",
+                       a->n_head, a->n_head_kv, a->head_dim, a->n_tokens, a->pos0);
+    bn_status st;
+    if ((st = check_q(ctx, q, "q", a)) != BN_OK || (st = check_q(ctx, out, "out", a)) != BN_OK ||
+        (st = check_kv(ctx, k, "k", a)) != BN_OK || (st = check_kv(ctx, v, "v", a)) != BN_OK)
+        return st;
+    if (k->ne[1] != v->ne[1])
+        return a5_fail(ctx, BN_ERR_INVALID, "attention: k and v caches differ in n_ctx (%lld vs %lld)",
+                       (long long)k->ne[1], (long long)v->ne[1]);
+    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .n_slots = ctx->n_threads};
+    jb.slot_len = (k->ne[1] + 15) / 16 * 16;
+    atomic_init(&jb.bad_thread, 0);
+    jb.scratch = a5_scratch_get(ctx, sizeof(float) * (size_t)jb.slot_len * (size_t)jb.n_slots);
+    if (!jb.scratch)
+        return a5_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
+    a5_parallel(ctx, (int64_t)a->n_tokens * a->n_head, 1, attn_work, &jb);
+    a5_scratch_put(ctx, jb.scratch);
+    if (atomic_load(&jb.bad_thread))
+        return a5_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
+                       jb.n_slots);
+    return BN_OK;
+}

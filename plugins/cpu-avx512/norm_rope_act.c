@@ -1,0 +1,224 @@
+/*
+ * Row-wise and element-wise ops: rms_norm, rope, softmax, ffn_act, add, copy.
+ *
+ * rms_norm sums squares in double (8 lanes) and scales in f32; rope takes
+ * its angles in double once per (token, i) and rotates every head with f32
+ * FMAs; relu2 and add are plain f32 vectors; silu uses libm expf per
+ * element; softmax and copy are the exact scalar code of the reference
+ * (softmax is not on the forward path; copy must be bit-exact).
+ * Rows are flattened over dims 1..3 and addressed through nb.
+ */
+#include <immintrin.h>
+#include <math.h>
+
+#include "a5_internal.h"
+
+static const int32_t F32_ONLY[] = {BN_TYPE_F32, -1};
+
+A5_INLINE __mmask16 tail_mask(int64_t left) {
+    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+}
+
+bn_status a5_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
+                      bn_tensor *dst) {
+    bn_status st;
+    if ((st = a5_check(ctx, x, "rms_norm", "x", F32_ONLY)) != BN_OK ||
+        (st = a5_check(ctx, dst, "rms_norm", "dst", F32_ONLY)) != BN_OK)
+        return st;
+    if (!a5_same_shape(x, dst))
+        return a5_fail(ctx, BN_ERR_INVALID, "rms_norm: dst must have the shape of x");
+    int64_t n = x->ne[0];
+    const float *wv = NULL;
+    if (weight) {
+        if ((st = a5_check(ctx, weight, "rms_norm", "weight", F32_ONLY)) != BN_OK)
+            return st;
+        if (weight->ne[0] != n || a5_n_rows(weight) != 1)
+            return a5_fail(ctx, BN_ERR_INVALID, "rms_norm: weight must be [%lld], got ne[0] = %lld",
+                           (long long)n, (long long)weight->ne[0]);
+        wv = weight->data;
+    }
+    for (int64_t r = 0; r < a5_n_rows(x); r++) {
+        const float *xr = (const float *)a5_row(x, r);
+        float *yr = (float *)a5_row(dst, r);
+        __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+        for (int64_t i = 0; i < n; i += 16) {
+            __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), xr + i);
+            __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+            __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+            s0 = _mm512_fmadd_pd(lo, lo, s0);
+            s1 = _mm512_fmadd_pd(hi, hi, s1);
+        }
+        double ss = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+        __m512 inv = _mm512_set1_ps((float)(1.0 / sqrt(ss / (double)n + (double)eps)));
+        for (int64_t i = 0; i < n; i += 16) { /* dst may alias x: each chunk is read before written */
+            __mmask16 k = tail_mask(n - i);
+            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, xr + i), inv);
+            if (wv)
+                v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(k, wv + i));
+            _mm512_mask_storeu_ps(yr + i, k, v);
+        }
+    }
+    return BN_OK;
+}
+
+#define ROPE_CHUNK 256 /* angles computed per chunk of pair indices */
+
+/* Rotate pairs [i0, i0 + cnt) of every head of token t. */
+static void rope_apply(bn_tensor *x, int64_t t, int norm, int half, int i0, int cnt, const float *c,
+                       const float *s) {
+    for (int64_t h = 0; h < x->ne[1]; h++) {
+        float *v = (float *)((char *)x->data + h * x->nb[1] + t * x->nb[2]);
+        if (norm) {
+            for (int i = 0; i < cnt; i++) {
+                float x0 = v[2 * (i0 + i)], x1 = v[2 * (i0 + i) + 1];
+                v[2 * (i0 + i)] = x0 * c[i] - x1 * s[i];
+                v[2 * (i0 + i) + 1] = x0 * s[i] + x1 * c[i];
+            }
+            continue;
+        }
+        float *a = v + i0, *b = v + i0 + half;
+        for (int i = 0; i < cnt; i += 16) {
+            __mmask16 k = tail_mask(cnt - i);
+            __m512 x0 = _mm512_maskz_loadu_ps(k, a + i), x1 = _mm512_maskz_loadu_ps(k, b + i);
+            __m512 cv = _mm512_maskz_loadu_ps(k, c + i), sv = _mm512_maskz_loadu_ps(k, s + i);
+            _mm512_mask_storeu_ps(a + i, k, _mm512_fmsub_ps(x0, cv, _mm512_mul_ps(x1, sv)));
+            _mm512_mask_storeu_ps(b + i, k, _mm512_fmadd_ps(x0, sv, _mm512_mul_ps(x1, cv)));
+        }
+    }
+}
+
+bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args) {
+    static const int32_t i32[] = {BN_TYPE_I32, -1};
+    bn_status st;
+    if ((st = a5_check(ctx, x, "rope", "x", F32_ONLY)) != BN_OK ||
+        (st = a5_check(ctx, pos, "rope", "pos", i32)) != BN_OK)
+        return st;
+    if (!args)
+        return a5_fail(ctx, BN_ERR_INVALID, "rope: NULL args");
+    int64_t head_dim = x->ne[0], n_tok = x->ne[2];
+    int nd = args->n_dims;
+    if (x->ne[3] != 1 || pos->ne[0] != n_tok || a5_n_rows(pos) != 1)
+        return a5_fail(ctx, BN_ERR_INVALID, "rope: x must be [head_dim, n_head, n_tokens] and pos [n_tokens] "
+                       "(x ne[2] = %lld, pos ne[0] = %lld)", (long long)n_tok, (long long)pos->ne[0]);
+    if (nd <= 0 || nd % 2 || nd > head_dim)
+        return a5_fail(ctx, BN_ERR_INVALID, "rope: n_dims %d must be even and in (0, head_dim = %lld]", nd,
+                       (long long)head_dim);
+    if (args->style != BN_ROPE_NORM && args->style != BN_ROPE_NEOX)
+        return a5_fail(ctx, BN_ERR_INVALID, "rope: unknown style %d", (int)args->style);
+    if (!(args->freq_base > 0.0f))
+        return a5_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
+    int half = nd / 2, norm = args->style == BN_ROPE_NORM;
+    float c[ROPE_CHUNK], s[ROPE_CHUNK];
+    for (int64_t t = 0; t < n_tok; t++) {
+        int32_t p = *(const int32_t *)((const char *)pos->data + t * pos->nb[0]);
+        for (int i0 = 0; i0 < half; i0 += ROPE_CHUNK) {
+            int cnt = half - i0 < ROPE_CHUNK ? half - i0 : ROPE_CHUNK;
+            for (int i = 0; i < cnt; i++) {
+                /* the angle in double from its definition, for any position */
+                double theta = (double)p * (double)args->freq_scale *
+                               pow((double)args->freq_base, -2.0 * (i0 + i) / (double)nd);
+                c[i] = (float)cos(theta);
+                s[i] = (float)sin(theta);
+            }
+            rope_apply(x, t, norm, half, i0, cnt, c, s);
+        }
+    }
+    return BN_OK;
+}
+
+bn_status a5_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst) {
+    bn_status st;
+    if ((st = a5_check(ctx, x, "softmax", "x", F32_ONLY)) != BN_OK ||
+        (st = a5_check(ctx, dst, "softmax", "dst", F32_ONLY)) != BN_OK)
+        return st;
+    if (!a5_same_shape(x, dst))
+        return a5_fail(ctx, BN_ERR_INVALID, "softmax: dst must have the shape of x");
+    int64_t n = x->ne[0];
+    for (int64_t r = 0; r < a5_n_rows(x); r++) {
+        const float *xr = (const float *)a5_row(x, r);
+        float *yr = (float *)a5_row(dst, r);
+        double m = -INFINITY;
+        for (int64_t i = 0; i < n; i++)
+            m = fmax(m, (double)xr[i] * scale);
+        if (m == -INFINITY) { /* every entry masked: nothing to attend to */
+            for (int64_t i = 0; i < n; i++)
+                yr[i] = 0.0f;
+            continue;
+        }
+        double sum = 0.0;
+        for (int64_t i = 0; i < n; i++)
+            sum += exp((double)xr[i] * scale - m);
+        for (int64_t i = 0; i < n; i++)
+            yr[i] = (float)(exp((double)xr[i] * scale - m) / sum);
+    }
+    return BN_OK;
+}
+
+bn_status a5_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
+                     bn_tensor *dst) {
+    bn_status st;
+    if ((st = a5_check(ctx, gate, "ffn_act", "gate", F32_ONLY)) != BN_OK ||
+        (st = a5_check(ctx, up, "ffn_act", "up", F32_ONLY)) != BN_OK ||
+        (st = a5_check(ctx, dst, "ffn_act", "dst", F32_ONLY)) != BN_OK)
+        return st;
+    if (!a5_same_shape(gate, up) || !a5_same_shape(gate, dst))
+        return a5_fail(ctx, BN_ERR_INVALID, "ffn_act: gate, up and dst must have one shape");
+    if (act != BN_ACT_RELU2 && act != BN_ACT_SILU)
+        return a5_fail(ctx, BN_ERR_INVALID, "ffn_act: unknown activation %d", (int)act);
+    int64_t n = gate->ne[0];
+    for (int64_t r = 0; r < a5_n_rows(gate); r++) {
+        const float *g = (const float *)a5_row(gate, r), *u = (const float *)a5_row(up, r);
+        float *y = (float *)a5_row(dst, r);
+        if (act == BN_ACT_SILU) {
+            for (int64_t i = 0; i < n; i++)
+                y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+            continue;
+        }
+        for (int64_t i = 0; i < n; i += 16) {
+            __mmask16 k = tail_mask(n - i);
+            __m512 gv = _mm512_max_ps(_mm512_maskz_loadu_ps(k, g + i), _mm512_setzero_ps());
+            __m512 uv = _mm512_maskz_loadu_ps(k, u + i);
+            _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_mul_ps(gv, gv), uv));
+        }
+    }
+    return BN_OK;
+}
+
+bn_status a5_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst) {
+    bn_status st;
+    if ((st = a5_check(ctx, a, "add", "a", F32_ONLY)) != BN_OK ||
+        (st = a5_check(ctx, b, "add", "b", F32_ONLY)) != BN_OK ||
+        (st = a5_check(ctx, dst, "add", "dst", F32_ONLY)) != BN_OK)
+        return st;
+    if (!a5_same_shape(a, b) || !a5_same_shape(a, dst))
+        return a5_fail(ctx, BN_ERR_INVALID, "add: a, b and dst must have one shape");
+    int64_t n = a->ne[0];
+    for (int64_t r = 0; r < a5_n_rows(a); r++) {
+        const float *ar = (const float *)a5_row(a, r), *br = (const float *)a5_row(b, r);
+        float *y = (float *)a5_row(dst, r);
+        for (int64_t i = 0; i < n; i += 16) {
+            __mmask16 k = tail_mask(n - i);
+            _mm512_mask_storeu_ps(y + i, k,
+                                  _mm512_add_ps(_mm512_maskz_loadu_ps(k, ar + i), _mm512_maskz_loadu_ps(k, br + i)));
+        }
+    }
+    return BN_OK;
+}
+
+bn_status a5_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
+    static const int32_t floats[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, -1};
+    bn_status st;
+    if ((st = a5_check(ctx, src, "copy", "src", floats)) != BN_OK ||
+        (st = a5_check(ctx, dst, "copy", "dst", floats)) != BN_OK)
+        return st;
+    if (!a5_same_shape(src, dst))
+        return a5_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
+    /* every F16/BF16 value is exact in f32, so going through f32 rounds once */
+    for (int64_t r = 0; r < a5_n_rows(src); r++) {
+        const char *sr = a5_row(src, r);
+        char *dr = a5_row(dst, r);
+        for (int64_t i = 0; i < src->ne[0]; i++)
+            a5_store(dst, dr, i, a5_load(ctx, src, sr, i));
+    }
+    return BN_OK;
+}

@@ -1,0 +1,183 @@
+/*
+ * Weights: prepare (validate + repack), free, dequantize, get_rows.
+ *
+ * Ternary storage (I2_S, TQ1_0, TQ2_0) is repacked into the MAD layout
+ * (a5_internal.h, repack.c) with its scales kept as f32: the same codes and
+ * scales as stored. Q8_0 is split into int8 quants and fp16 block scales
+ * (same values, aligned for the kernels); F32, F16, BF16 and Q6_K keep the
+ * stored bytes.
+ */
+#include <string.h>
+
+#include "a5_internal.h"
+
+/* int32 sums of t*q stay exact while 128 * n_cols < 2^31. */
+#define A5_MAX_TERNARY_COLS (INT64_C(1) << 24)
+
+static int is_float_storage(int32_t t) {
+    return t == BN_TYPE_F32 || t == BN_TYPE_F16 || t == BN_TYPE_BF16 || t == BN_TYPE_Q8_0 ||
+           t == BN_TYPE_Q6_K;
+}
+
+void a5_weight_free(bn_backend_ctx *ctx, bn_weight *w) {
+    if (!ctx || !w)
+        return;
+    a5_free(ctx, w->codes);
+    a5_free(ctx, w->block_d);
+    a5_free(ctx, w->q8);
+    a5_free(ctx, w->q8_d);
+    a5_free(ctx, w->raw);
+    a5_free(ctx, w);
+}
+
+static bn_status prepare_q8_0(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
+    int64_t nb = w->n_cols / BN_QK_Q8_0, n_blocks = w->n_rows * nb;
+    w->q8 = a5_alloc(ctx, (size_t)(w->n_rows * w->n_cols));
+    w->q8_d = a5_alloc(ctx, sizeof(uint16_t) * (size_t)n_blocks);
+    if (!w->q8 || !w->q8_d)
+        return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
+    const uint8_t *p = src->data;
+    for (int64_t b = 0; b < n_blocks; b++) {
+        w->q8_d[b] = a5_rd16(p + b * 34);
+        memcpy(w->q8 + b * BN_QK_Q8_0, p + b * 34 + 2, BN_QK_Q8_0);
+    }
+    return BN_OK;
+}
+
+static bn_status prepare_float(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
+    if (w->kernel != BN_KERNEL_MAD)
+        return a5_fail(ctx, BN_ERR_UNSUPPORTED,
+                       "tensor '%s': %s weights have no LUT kernel; use kernel auto or mad", w->name,
+                       bn_type_name(w->type));
+    w->raw_row_bytes = a5_row_bytes(w->type, w->n_cols);
+    if (w->type == BN_TYPE_Q8_0)
+        return prepare_q8_0(ctx, src, w);
+    w->raw = a5_alloc(ctx, src->size);
+    if (!w->raw)
+        return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
+    memcpy(w->raw, src->data, src->size);
+    return BN_OK;
+}
+
+bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out) {
+    if (!ctx || !src || !out)
+        return a5_fail(ctx, BN_ERR_INVALID, "weight_prepare: NULL argument");
+    *out = NULL;
+    const char *name = src->name ? src->name : "(unnamed)";
+    int32_t type = src->type;
+    if (type == BN_TYPE_TL1 || type == BN_TYPE_TL2)
+        return a5_fail(ctx, BN_ERR_UNSUPPORTED,
+                       "tensor '%s': %s files are tiled for one model shape with a configuration the "
+                       "file does not carry; convert the model to I2_S or TQ2_0",
+                       name, bn_type_name(type));
+    int ternary = type == BN_TYPE_I2_S || type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
+    if (!ternary && !is_float_storage(type))
+        return a5_fail(ctx, BN_ERR_UNSUPPORTED, "tensor '%s': storage type %s (%d) is not supported",
+                       name, bn_type_name(type), (int)type);
+    if (src->kernel < BN_KERNEL_AUTO || src->kernel > BN_KERNEL_TL2)
+        return a5_fail(ctx, BN_ERR_INVALID, "tensor '%s': unknown kernel %d", name, (int)src->kernel);
+    if (ternary && !A5_HAVE_LUT && (src->kernel == BN_KERNEL_TL1 || src->kernel == BN_KERNEL_TL2))
+        return a5_fail(ctx, BN_ERR_UNSUPPORTED,
+                       "tensor '%s': cpu-avx512 has no %s (LUT) kernel yet; use kernel auto or mad", name,
+                       src->kernel == BN_KERNEL_TL1 ? "TL1" : "TL2");
+    uint64_t want = bn_storage_size(type, src->n_rows, src->n_cols);
+    if (want == 0)
+        return a5_fail(ctx, BN_ERR_FORMAT, "tensor '%s': shape %lld x %lld does not fit type %s", name,
+                       (long long)src->n_rows, (long long)src->n_cols, bn_type_name(type));
+    if ((uint64_t)src->size != want || !src->data)
+        return a5_fail(ctx, BN_ERR_FORMAT,
+                       "tensor '%s': %zu bytes of data, but %s %lld x %lld takes %llu bytes", name,
+                       src->size, bn_type_name(type), (long long)src->n_rows, (long long)src->n_cols,
+                       (unsigned long long)want);
+    if (ternary && src->n_cols > A5_MAX_TERNARY_COLS)
+        return a5_fail(ctx, BN_ERR_UNSUPPORTED,
+                       "tensor '%s': %lld columns exceed the %lld an exact int32 sum allows", name,
+                       (long long)src->n_cols, (long long)A5_MAX_TERNARY_COLS);
+    bn_weight *w = a5_alloc(ctx, sizeof *w);
+    if (!w)
+        return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", name);
+    memset(w, 0, sizeof *w);
+    strncpy(w->name, name, sizeof w->name - 1);
+    w->type = type;
+    w->kernel = src->kernel == BN_KERNEL_AUTO ? BN_KERNEL_MAD : src->kernel;
+    w->n_rows = src->n_rows;
+    w->n_cols = src->n_cols;
+    w->extra_scale = src->scale;
+    bn_status st = ternary ? a5_repack_ternary(ctx, src, w) : prepare_float(ctx, src, w);
+    if (st != BN_OK) {
+        a5_weight_free(ctx, w);
+        return st;
+    }
+    *out = w;
+    return BN_OK;
+}
+
+/* Row r of W as f32 values, every scale applied: t * scale for ternary,
+ * the decoded value otherwise, then times the extra per-tensor scale. */
+static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_t r, float *out) {
+    int64_t n = w->n_cols;
+    if (w->codes) {
+        for (int64_t c = 0; c < n; c++) {
+            float scale = w->block_d ? w->block_d[r * w->n_blk + c / A5_BLK] : w->tensor_scale;
+            out[c] = (float)a5_ternary_at(w, r, c) * scale;
+        }
+    } else if (w->q8) {
+        const int8_t *q = w->q8 + r * n;
+        const uint16_t *d = w->q8_d + r * (n / BN_QK_Q8_0);
+        for (int64_t c = 0; c < n; c++)
+            out[c] = ctx->f16_table[d[c / BN_QK_Q8_0]] * (float)q[c];
+    } else {
+        a5_decode_float_row(ctx, w->type, w->raw + (size_t)r * w->raw_row_bytes, n, out);
+    }
+    if (w->extra_scale != 1.0f)
+        for (int64_t c = 0; c < n; c++)
+            out[c] *= w->extra_scale;
+}
+
+static bn_status check_dst(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *dst, const char *op) {
+    static const int32_t f32[] = {BN_TYPE_F32, -1};
+    if (!w)
+        return a5_fail(ctx, BN_ERR_INVALID, "%s: NULL weight", op);
+    bn_status st = a5_check(ctx, dst, op, "dst", f32);
+    if (st != BN_OK)
+        return st;
+    if (dst->ne[0] != w->n_cols)
+        return a5_fail(ctx, BN_ERR_INVALID, "%s: dst ne[0] = %lld, weight '%s' has %lld columns", op,
+                       (long long)dst->ne[0], w->name, (long long)w->n_cols);
+    return BN_OK;
+}
+
+bn_status a5_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, bn_tensor *dst) {
+    bn_status st = check_dst(ctx, w, dst, "dequantize");
+    if (st != BN_OK)
+        return st;
+    int64_t n = a5_n_rows(dst);
+    if (row0 < 0 || row0 > w->n_rows || n > w->n_rows - row0)
+        return a5_fail(ctx, BN_ERR_INVALID, "dequantize: rows [%lld, %lld) outside weight '%s' of %lld rows",
+                       (long long)row0, (long long)(row0 + n), w->name, (long long)w->n_rows);
+    for (int64_t i = 0; i < n; i++)
+        weight_row_f32(ctx, w, row0 + i, (float *)a5_row(dst, i));
+    return BN_OK;
+}
+
+bn_status a5_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst) {
+    static const int32_t i32[] = {BN_TYPE_I32, -1};
+    bn_status st = check_dst(ctx, w, dst, "get_rows");
+    if (st != BN_OK || (st = a5_check(ctx, ids, "get_rows", "ids", i32)) != BN_OK)
+        return st;
+    int64_t n = ids->ne[0];
+    if (ids->ne[1] != 1 || ids->ne[2] != 1 || ids->ne[3] != 1 || a5_n_rows(dst) != n)
+        return a5_fail(ctx, BN_ERR_INVALID, "get_rows: ids must be a vector of n entries and dst hold n rows "
+                       "(ids %lld, dst rows %lld)", (long long)n, (long long)a5_n_rows(dst));
+    for (int64_t i = 0; i < n; i++) {
+        int32_t id = *(const int32_t *)((const char *)ids->data + i * ids->nb[0]);
+        if (id < 0 || id >= w->n_rows)
+            return a5_fail(ctx, BN_ERR_INVALID, "get_rows: id %d at index %lld outside weight '%s' of %lld rows",
+                           (int)id, (long long)i, w->name, (long long)w->n_rows);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int32_t id = *(const int32_t *)((const char *)ids->data + i * ids->nb[0]);
+        weight_row_f32(ctx, w, id, (float *)a5_row(dst, i));
+    }
+    return BN_OK;
+}
