@@ -1,0 +1,180 @@
+/*
+ * Shared declarations of the cpu-avx2 plugin (never included outside
+ * plugins/cpu-avx2/).
+ *
+ * Everything except entry.c is compiled with -mavx2 -mfma -mf16c; entry.c
+ * (score, vtable, capability query) is compiled without them so nothing runs
+ * an AVX instruction before score() has said yes.
+ *
+ * Ternary weights (I2_S, TQ1_0, TQ2_0) are repacked at weight_prepare into
+ * one layout for the MAD kernels: each row padded with zero weights to a
+ * multiple of 128 columns, then per 128-column block 32 bytes where byte p
+ * holds the 2-bit codes t+1 of columns p, p+32, p+64, p+96 in bits 0-1,
+ * 2-3, 4-5, 6-7. Shifts and a mask turn 32 bytes into four vectors of 32
+ * codes that line up with 32 consecutive int8 activations each, ready for
+ * _mm256_maddubs_epi16 (code u8 x q s8); sum(t q) = sum(code q) - sum(q).
+ */
+#ifndef BITNET_AVX2_INTERNAL_H
+#define BITNET_AVX2_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/backend.h"
+
+#if defined(__GNUC__)
+#define AX_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define AX_PRINTF(a, b)
+#endif
+
+#define AX_ALIGN 64
+#define AX_ERR_LEN 512
+#define AX_BLOCK 128      /* columns per packed MAD block (32 bytes) */
+#define AX_BLOCK_BYTES 32
+
+/* Grow-only scratch areas of the context, one per use; a busy area (a
+ * second caller at the same time) makes the caller allocate its own. */
+enum { AX_SCR_ACT = 0, AX_SCR_ROPE, AX_SCR_ATTN, AX_SCR_COUNT };
+
+typedef struct ax_scratch {
+    atomic_flag busy;
+    void *p;
+    size_t size;
+} ax_scratch;
+
+struct bn_backend_ctx {
+    const bn_services *svc;
+    int n_threads;          /* slots for per-thread scratch */
+    float f16_table[65536]; /* fp16 bits -> f32 (bit-exact decoder) */
+    ax_scratch scratch[AX_SCR_COUNT];
+    char err[AX_ERR_LEN];
+};
+
+struct bn_buffer {
+    void *data;
+    size_t size;
+};
+
+/* A prepared weight. */
+struct bn_weight {
+    char name[128];
+    int32_t type;   /* storage bn_type of the source */
+    int32_t kernel; /* resolved bn_kernel (never AUTO) */
+    int64_t n_rows, n_cols;
+    float extra_scale; /* bn_weight_src.scale */
+
+    /* ternary, MAD layout (see top of file) */
+    float tensor_scale;     /* I2_S: the float32 scale of the tensor */
+    float *block_d;         /* TQ1_0/TQ2_0: n_rows * blocks_per_row fp16 d as f32 */
+    int64_t blocks_per_row; /* TQ1_0/TQ2_0: n_cols / 256, else 0 */
+    int64_t k_pad;          /* n_cols rounded up to AX_BLOCK */
+    size_t row_bytes;       /* k_pad / 4 */
+    uint8_t *codes;         /* n_rows * row_bytes */
+
+    /* ternary, LUT layout (lut.c), when kernel is TL1 / TL2 */
+    int64_t lut_group;    /* weights per group: 2 (TL1) or 3 (TL2) */
+    int64_t lut_seg_len;  /* columns per scale segment */
+    int64_t lut_n_seg, lut_gps; /* segments per row, groups per segment */
+    int64_t lut_tiles;    /* tiles of 32 rows */
+    uint8_t *lut_idx;     /* [tile][group][16]: 4-bit index of row i (low) and 16+i (high) */
+    uint32_t *lut_sign;   /* TL2: [tile][group] bit i = sign of row i */
+    float *lut_d;         /* TQ: [tile][segment][32] block scales, 0 for padding rows */
+
+    /* float types: F32, F16, BF16, Q8_0, Q6_K storage bytes */
+    uint8_t *raw;
+    size_t raw_row_bytes;
+};
+
+/* ---- entry.c / memory.c ------------------------------------------------- */
+bn_status ax_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) AX_PRINTF(3, 4);
+void *ax_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
+void ax_free(bn_backend_ctx *ctx, void *p);
+void ax_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
+/* Scratch of at least `size` bytes from area `slot` (or a private block
+ * when the area is busy); give it back with ax_scratch_put. NULL = no memory. */
+void *ax_scratch_get(bn_backend_ctx *ctx, int slot, size_t size);
+void ax_scratch_put(bn_backend_ctx *ctx, int slot, void *p);
+void ax_scratch_release_all(bn_backend_ctx *ctx);
+bn_status ax_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out);
+void ax_buffer_free(bn_backend_ctx *ctx, bn_buffer *buf);
+void *ax_buffer_base(bn_backend_ctx *ctx, bn_buffer *buf);
+int ax_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf);
+bn_status ax_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const void *src, size_t n);
+bn_status ax_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
+bn_status ax_synchronize(bn_backend_ctx *ctx);
+/* init-time work that may use AVX2 (called from entry.c after score > 0) */
+void ax_init_tables(bn_backend_ctx *ctx);
+
+/* ---- tensor.c ------------------------------------------------------------ */
+size_t ax_elem_size(int32_t type);
+bn_status ax_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
+                   const int32_t *types);
+int ax_same_shape(const bn_tensor *a, const bn_tensor *b);
+int64_t ax_n_rows(const bn_tensor *t);
+char *ax_row(const bn_tensor *t, int64_t r);
+float ax_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i);
+void ax_store(const bn_tensor *t, char *row, int64_t i, float v);
+const float *ax_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r);
+bn_status ax_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
+                             const char *op);
+
+/* ---- formats.c ----------------------------------------------------------- */
+float ax_f16_to_f32(uint16_t h);
+uint16_t ax_f32_to_f16(float f);
+float ax_bf16_to_f32(uint16_t h);
+uint16_t ax_f32_to_bf16(float f);
+uint16_t ax_rd16(const uint8_t *p);
+float ax_rdf32(const uint8_t *p);
+void ax_wr16(uint8_t *p, uint16_t v);
+void ax_wrf32(uint8_t *p, float v);
+size_t ax_row_bytes(int32_t type, int64_t n_cols);
+void ax_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
+                         float *out);
+int64_t ax_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
+                              int8_t *t, float *d);
+int ax_tq1_trit(uint8_t b, int n);
+
+/* ---- encode.c ------------------------------------------------------------ */
+bn_status ax_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
+                    int64_t n_cols, void *dst, size_t dst_size, size_t *written);
+
+/* ---- weights.c ----------------------------------------------------------- */
+bn_status ax_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out);
+void ax_weight_free(bn_backend_ctx *ctx, bn_weight *w);
+bn_status ax_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, bn_tensor *dst);
+bn_status ax_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst);
+/* Ternary values of row r (from the MAD codes) into t[n_cols]. */
+void ax_weight_ternary_row(const bn_weight *w, int64_t r, int8_t *t);
+
+/* ---- lut.c: TL1 / TL2 (see lut.c) ------------------------------------------ */
+/* Build the LUT layout of a prepared ternary weight from its MAD codes. */
+bn_status ax_lut_prepare(bn_backend_ctx *ctx, bn_weight *w);
+bn_status ax_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                        const bn_tensor *x_scale, bn_tensor *y);
+
+/* ---- quant_act.c --------------------------------------------------------- */
+/* Per-row absmax int8 of x[n] (bit-exact with the reference); returns s_x. */
+float ax_quantize_row(const float *x, int64_t n, int8_t *q);
+bn_status ax_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s);
+
+/* ---- matmul.c / matmul_float.c ------------------------------------------------ */
+bn_status ax_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                    const bn_tensor *x_scale, bn_tensor *y);
+bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                          const bn_tensor *x_scale, bn_tensor *y);
+
+/* ---- norm_rope_act.c / attention.c ---------------------------------------- */
+bn_status ax_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
+                      bn_tensor *dst);
+bn_status ax_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
+bn_status ax_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst);
+bn_status ax_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
+                     bn_tensor *dst);
+bn_status ax_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst);
+bn_status ax_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
+bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                       const bn_attn_args *args, bn_tensor *out);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * y = W x for ternary weights (MAD family), and the matmul entry point
+ * that routes float weights to matmul_float.c.
+ *
+ * Per call the activations of all tokens are quantised once (or copied
+ * when given as I8) into a zero-padded int8 buffer, with per token and
+ * per scale segment the lane sums of q (see below). Then rows are split
+ * over the pool. For each row the 32 bytes of a 128-column block become
+ * four vectors of 2-bit codes c = t + 1 (shift, mask), and
+ * _mm256_maddubs_epi16(c, q) sums c*q in 16-bit pairs (|pair| <= 512);
+ * four of them add up in 16 bits and madd widens to 32 bits. At the end of
+ * a segment (the whole row for I2_S, a 256-block for TQ) subtracting the
+ * same lanes' sum of q leaves the exact integer sum of t*q in 8 lanes.
+ *   I2_S:  y = (float)isum * (tensor_scale * extra) / s_x   (as the reference)
+ *   TQ:    acc = sum_b d_b * isum_b in 8 float lanes, y = acc * extra / s_x
+ *   I32:   the integer total.
+ * Decode is memory-bound (one pass over 2-bit weights); for several tokens
+ * a tile of rows is swept once per group of up to 4 tokens, so each
+ * decoded weight vector feeds 4 tokens and the tile stays in L1.
+ */
+#include <string.h>
+
+#include "avx2_internal.h"
+#include "simd_util.h"
+
+#define ROW_TILE 16 /* rows per tile; also the parallel_for grain */
+#define TOK_GROUP 4
+
+typedef struct tm_job {
+    const bn_weight *w;
+    bn_tensor *y;
+    int64_t n_tok;
+    const int8_t *q;      /* [n_tok][k_pad] */
+    const float *s;       /* [n_tok] */
+    const int32_t *qlane; /* [n_tok][n_seg][8] */
+    int64_t n_seg, seg_blocks;
+    int out_i32;
+} tm_job;
+
+AX_INLINE void tern_row(const tm_job *jb, int64_t j, int64_t t0, const int NT) {
+    const bn_weight *w = jb->w;
+    const uint8_t *wr = w->codes + (size_t)j * w->row_bytes;
+    const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    const float *d = w->block_d ? w->block_d + j * w->blocks_per_row : NULL;
+    __m256i tot[TOK_GROUP];
+    __m256 accf[TOK_GROUP];
+    const int8_t *qt[TOK_GROUP];
+    for (int t = 0; t < NT; t++) {
+        tot[t] = _mm256_setzero_si256();
+        accf[t] = _mm256_setzero_ps();
+        qt[t] = jb->q + (t0 + t) * w->k_pad;
+    }
+    int64_t b = 0;
+    for (int64_t sg = 0; sg < jb->n_seg; sg++) {
+        __m256i acc[TOK_GROUP];
+        for (int t = 0; t < NT; t++)
+            acc[t] = _mm256_setzero_si256();
+        for (int64_t be = b + jb->seg_blocks; b < be; b++) {
+            __m256i v = _mm256_loadu_si256((const __m256i *)(wr + b * AX_BLOCK_BYTES));
+            __m256i c0 = _mm256_and_si256(v, m3);
+            __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
+            __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
+            __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
+            for (int t = 0; t < NT; t++) {
+                const __m256i *qp = (const __m256i *)(qt[t] + b * AX_BLOCK);
+                __m256i s0 = _mm256_maddubs_epi16(c0, _mm256_load_si256(qp));
+                __m256i s1 = _mm256_maddubs_epi16(c1, _mm256_load_si256(qp + 1));
+                __m256i s2 = _mm256_maddubs_epi16(c2, _mm256_load_si256(qp + 2));
+                __m256i s3 = _mm256_maddubs_epi16(c3, _mm256_load_si256(qp + 3));
+                s0 = _mm256_add_epi16(_mm256_add_epi16(s0, s1), _mm256_add_epi16(s2, s3));
+                acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s0, ones));
+            }
+        }
+        for (int t = 0; t < NT; t++) {
+            const __m256i *ql = (const __m256i *)(jb->qlane + ((t0 + t) * jb->n_seg + sg) * 8);
+            acc[t] = _mm256_sub_epi32(acc[t], _mm256_load_si256(ql));
+            tot[t] = _mm256_add_epi32(tot[t], acc[t]);
+            if (d)
+                accf[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc[t]), _mm256_set1_ps(d[sg]), accf[t]);
+        }
+    }
+    for (int t = 0; t < NT; t++) {
+        char *yrow = ax_row(jb->y, t0 + t);
+        if (jb->out_i32)
+            ((int32_t *)yrow)[j] = ax_hsum_i32(tot[t]);
+        else if (d)
+            ((float *)yrow)[j] = ax_hsum_ps(accf[t]) * w->extra_scale / jb->s[t0 + t];
+        else
+            ((float *)yrow)[j] =
+                (float)ax_hsum_i32(tot[t]) * (w->tensor_scale * w->extra_scale) / jb->s[t0 + t];
+    }
+}
+
+static void tern_work(void *arg, int64_t begin, int64_t end, int thread_index) {
+    (void)thread_index;
+    const tm_job *jb = arg;
+    for (int64_t r0 = begin; r0 < end; r0 += ROW_TILE) {
+        int64_t r1 = r0 + ROW_TILE < end ? r0 + ROW_TILE : end;
+        for (int64_t t0 = 0; t0 < jb->n_tok; t0 += TOK_GROUP) {
+            int64_t nt = jb->n_tok - t0 < TOK_GROUP ? jb->n_tok - t0 : TOK_GROUP;
+            for (int64_t j = r0; j < r1; j++) {
+                switch (nt) {
+                case 4: tern_row(jb, j, t0, 4); break;
+                case 3: tern_row(jb, j, t0, 3); break;
+                case 2: tern_row(jb, j, t0, 2); break;
+                default: tern_row(jb, j, t0, 1); break;
+                }
+            }
+        }
+    }
+}
+
+/* Lane sums of q over each segment, in the lanes the kernel uses. */
+static void q_lane_sums(const int8_t *q, int64_t n_seg, int64_t seg_blocks, int32_t *out) {
+    const __m256i one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
+    for (int64_t sg = 0; sg < n_seg; sg++) {
+        __m256i acc = _mm256_setzero_si256();
+        for (int64_t b = sg * seg_blocks; b < (sg + 1) * seg_blocks; b++) {
+            const __m256i *qp = (const __m256i *)(q + b * AX_BLOCK);
+            __m256i s = _mm256_add_epi16(
+                _mm256_add_epi16(_mm256_maddubs_epi16(one8, _mm256_load_si256(qp)),
+                                 _mm256_maddubs_epi16(one8, _mm256_load_si256(qp + 1))),
+                _mm256_add_epi16(_mm256_maddubs_epi16(one8, _mm256_load_si256(qp + 2)),
+                                 _mm256_maddubs_epi16(one8, _mm256_load_si256(qp + 3))));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
+        }
+        _mm256_store_si256((__m256i *)(out + sg * 8), acc);
+    }
+}
+
+static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                                const bn_tensor *x_scale, bn_tensor *y) {
+    int64_t n_tok = ax_n_rows(x), K = w->n_cols, kp = w->k_pad;
+    tm_job jb = {.w = w, .y = y, .n_tok = n_tok, .out_i32 = y->type == BN_TYPE_I32};
+    jb.n_seg = w->blocks_per_row ? w->blocks_per_row : 1;
+    jb.seg_blocks = kp / AX_BLOCK / jb.n_seg;
+    size_t q_bytes = (size_t)(n_tok * kp), lane_bytes = sizeof(int32_t) * 8 * (size_t)(n_tok * jb.n_seg);
+    size_t s_off = q_bytes, lane_off = (s_off + sizeof(float) * (size_t)n_tok + 63) / 64 * 64;
+    uint8_t *scr = ax_scratch_get(ctx, AX_SCR_ACT, lane_off + lane_bytes);
+    if (!scr)
+        return ax_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
+    int8_t *q = (int8_t *)scr;
+    float *s = (float *)(scr + s_off);
+    int32_t *qlane = (int32_t *)(scr + lane_off);
+    for (int64_t t = 0; t < n_tok; t++) {
+        const char *xr = ax_row(x, t);
+        int8_t *qt = q + t * kp;
+        if (x->type == BN_TYPE_I8) {
+            memcpy(qt, xr, (size_t)K);
+            s[t] = *ax_row_scale(x_scale, x, t);
+        } else {
+            s[t] = ax_quantize_row((const float *)xr, K, qt);
+        }
+        memset(qt + K, 0, (size_t)(kp - K));
+        q_lane_sums(qt, jb.n_seg, jb.seg_blocks, qlane + t * jb.n_seg * 8);
+    }
+    jb.q = q;
+    jb.s = s;
+    jb.qlane = qlane;
+    ax_parallel(ctx, w->n_rows, ROW_TILE, tern_work, &jb);
+    ax_scratch_put(ctx, AX_SCR_ACT, scr);
+    return BN_OK;
+}
+
+static bn_status check_args(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                            const bn_tensor *x_scale, const bn_tensor *y) {
+    static const int32_t xt[] = {BN_TYPE_F32, BN_TYPE_I8, -1}, yt[] = {BN_TYPE_F32, BN_TYPE_I32, -1};
+    bn_status st;
+    if (!w)
+        return ax_fail(ctx, BN_ERR_INVALID, "matmul: NULL weight");
+    if ((st = ax_check(ctx, x, "matmul", "x", xt)) != BN_OK ||
+        (st = ax_check(ctx, y, "matmul", "y", yt)) != BN_OK)
+        return st;
+    if (x->ne[0] != w->n_cols || y->ne[0] != w->n_rows || ax_n_rows(x) != ax_n_rows(y))
+        return ax_fail(ctx, BN_ERR_INVALID,
+                       "matmul: weight '%s' is %lld x %lld; x has ne[0] = %lld and %lld rows, y has "
+                       "ne[0] = %lld and %lld rows",
+                       w->name, (long long)w->n_rows, (long long)w->n_cols, (long long)x->ne[0],
+                       (long long)ax_n_rows(x), (long long)y->ne[0], (long long)ax_n_rows(y));
+    int tern = w->codes != NULL;
+    if (y->type == BN_TYPE_I32 && !tern)
+        return ax_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)",
+                       w->name, bn_type_name(w->type));
+    if (x->type == BN_TYPE_I8) {
+        if (!tern && w->type != BN_TYPE_Q8_0)
+            return ax_fail(ctx, BN_ERR_UNSUPPORTED,
+                           "matmul: I8 activations need ternary or Q8_0 weights ('%s' is %s)", w->name,
+                           bn_type_name(w->type));
+        if (!x_scale)
+            return ax_fail(ctx, BN_ERR_INVALID, "matmul: I8 x needs x_scale");
+        return ax_check_row_scale(ctx, x_scale, x, "matmul");
+    }
+    return BN_OK;
+}
+
+bn_status ax_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                    const bn_tensor *x_scale, bn_tensor *y) {
+    bn_status st = check_args(ctx, w, x, x_scale, y);
+    if (st != BN_OK)
+        return st;
+    if (w->lut_idx)
+        return ax_lut_matmul(ctx, w, x, x_scale, y);
+    if (w->codes)
+        return matmul_ternary(ctx, w, x, x_scale, y);
+    return ax_matmul_float(ctx, w, x, x_scale, y);
+}

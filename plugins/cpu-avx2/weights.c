@@ -1,0 +1,248 @@
+/*
+ * Weights: prepare (validate + repack), free, dequantize, get_rows.
+ *
+ * Ternary storage (I2_S, TQ1_0, TQ2_0) is repacked into the MAD layout of
+ * avx2_internal.h (2-bit codes, rows padded to 128 columns with zero
+ * weights) with its scales kept as f32: every stored value stays exact.
+ * I2_S rows that start on a 128-block keep their bytes with the four 2-bit
+ * fields of each byte reversed; a TQ2_0 256-block already is two of our
+ * blocks; anything else goes through the scalar decoder.
+ * Float storage (F32, F16, BF16, Q8_0, Q6_K) is kept byte for byte.
+ */
+#include <string.h>
+
+#include "avx2_internal.h"
+
+/* int32 sums of t*q stay exact while 128 * n_cols < 2^31. */
+#define AX_MAX_TERNARY_COLS (INT64_C(1) << 24)
+
+static int is_float_storage(int32_t t) {
+    return t == BN_TYPE_F32 || t == BN_TYPE_F16 || t == BN_TYPE_BF16 || t == BN_TYPE_Q8_0 ||
+           t == BN_TYPE_Q6_K;
+}
+
+void ax_weight_free(bn_backend_ctx *ctx, bn_weight *w) {
+    if (!ctx || !w)
+        return;
+    ax_free(ctx, w->block_d);
+    ax_free(ctx, w->codes);
+    ax_free(ctx, w->lut_idx);
+    ax_free(ctx, w->lut_sign);
+    ax_free(ctx, w->lut_d);
+    ax_free(ctx, w->raw);
+    ax_free(ctx, w);
+}
+
+/* Byte with its four 2-bit fields in reverse order; non-zero *bad when a
+ * field holds the invalid code 3. */
+static uint8_t reverse_fields(uint8_t b, unsigned *bad) {
+    *bad |= (unsigned)(b & (b >> 1) & 0x55);
+    return (uint8_t)(((b >> 6) & 3) | ((b >> 2) & 0x0c) | ((b << 2) & 0x30) | ((b << 6) & 0xc0));
+}
+
+/* Our codes of row r from t[n_cols], padding with code 1 (t = 0). */
+static void pack_row(const int8_t *t, int64_t n_cols, int64_t k_pad, uint8_t *out) {
+    memset(out, 0, (size_t)(k_pad / 4));
+    for (int64_t c = 0; c < k_pad; c++) {
+        int code = c < n_cols ? t[c] + 1 : 1;
+        int64_t j = c % AX_BLOCK;
+        out[(c / AX_BLOCK) * AX_BLOCK_BYTES + j % 32] |= (uint8_t)(code << (2 * (j / 32)));
+    }
+}
+
+/* Fast paths; return the column of an invalid code or -1. */
+static int64_t repack_row_fast(const bn_weight *w, const uint8_t *data, int64_t r, uint8_t *out, float *d) {
+    unsigned bad = 0;
+    if (w->type == BN_TYPE_I2_S) {
+        const uint8_t *src = data + (size_t)r * (size_t)(w->n_cols / 4);
+        for (size_t i = 0; i < w->row_bytes; i++)
+            out[i] = reverse_fields(src[i], &bad);
+    } else { /* TQ2_0 */
+        const uint8_t *row = data + (size_t)r * (size_t)w->blocks_per_row * 66;
+        for (int64_t b = 0; b < w->blocks_per_row; b++) {
+            const uint8_t *blk = row + b * 66;
+            for (int i = 0; i < 64; i++)
+                bad |= (unsigned)(blk[i] & (blk[i] >> 1) & 0x55);
+            memcpy(out + b * 64, blk, 64);
+            d[b] = ax_f16_to_f32(ax_rd16(blk + 64));
+        }
+    }
+    return bad ? 0 : -1;
+}
+
+static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
+    const char *name = w->name;
+    if (w->n_cols > AX_MAX_TERNARY_COLS)
+        return ax_fail(ctx, BN_ERR_UNSUPPORTED,
+                       "tensor '%s': %lld columns exceed the %lld an exact int32 sum allows", name,
+                       (long long)w->n_cols, (long long)AX_MAX_TERNARY_COLS);
+    const uint8_t *data = src->data;
+    if (w->type == BN_TYPE_I2_S)
+        w->tensor_scale = ax_rdf32(data + (size_t)(w->n_rows * w->n_cols / 4));
+    else
+        w->blocks_per_row = w->n_cols / BN_QK_K;
+    w->k_pad = (w->n_cols + AX_BLOCK - 1) / AX_BLOCK * AX_BLOCK;
+    w->row_bytes = (size_t)(w->k_pad / 4);
+    w->codes = ax_alloc(ctx, (size_t)w->n_rows * w->row_bytes);
+    int8_t *t = ax_alloc(ctx, (size_t)w->n_cols);
+    if (w->blocks_per_row)
+        w->block_d = ax_alloc(ctx, sizeof(float) * (size_t)(w->n_rows * w->blocks_per_row));
+    if (!w->codes || !t || (w->blocks_per_row && !w->block_d)) {
+        ax_free(ctx, t);
+        return ax_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory preparing %lld x %lld", name,
+                       (long long)w->n_rows, (long long)w->n_cols);
+    }
+    int fast = (w->type == BN_TYPE_I2_S && w->n_cols % AX_BLOCK == 0) || w->type == BN_TYPE_TQ2_0;
+    for (int64_t r = 0; r < w->n_rows; r++) {
+        float *d = w->block_d ? w->block_d + r * w->blocks_per_row : NULL;
+        uint8_t *out = w->codes + (size_t)r * w->row_bytes;
+        int64_t bad = fast ? repack_row_fast(w, data, r, out, d) : -1;
+        if (bad >= 0 || !fast)
+            bad = ax_decode_ternary_row(w->type, data, w->n_cols, r, t, d); /* exact column */
+        if (bad >= 0) {
+            ax_free(ctx, t);
+            return ax_fail(ctx, BN_ERR_FORMAT,
+                           "tensor '%s' (%s): invalid 2-bit code 3 at row %lld, column %lld; "
+                           "ternary codes are 0, 1, 2",
+                           name, bn_type_name(w->type), (long long)r, (long long)bad);
+        }
+        if (!fast)
+            pack_row(t, w->n_cols, w->k_pad, out);
+    }
+    ax_free(ctx, t);
+    return w->kernel == BN_KERNEL_MAD ? BN_OK : ax_lut_prepare(ctx, w);
+}
+
+static bn_status prepare_float(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
+    if (w->kernel != BN_KERNEL_MAD)
+        return ax_fail(ctx, BN_ERR_UNSUPPORTED,
+                        "tensor '%s': %s weights have no LUT kernel; use kernel auto or mad", w->name,
+                        bn_type_name(w->type));
+    w->raw_row_bytes = ax_row_bytes(w->type, w->n_cols);
+    w->raw = ax_alloc(ctx, src->size);
+    if (!w->raw)
+        return ax_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
+    memcpy(w->raw, src->data, src->size);
+    return BN_OK;
+}
+
+bn_status ax_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out) {
+    if (!ctx || !src || !out)
+        return ax_fail(ctx, BN_ERR_INVALID, "weight_prepare: NULL argument");
+    *out = NULL;
+    const char *name = src->name ? src->name : "(unnamed)";
+    int32_t type = src->type;
+    if (type == BN_TYPE_TL1 || type == BN_TYPE_TL2)
+        return ax_fail(ctx, BN_ERR_UNSUPPORTED,
+                        "tensor '%s': %s files are tiled for one model shape with a configuration the "
+                        "file does not carry; convert the model to I2_S or TQ2_0",
+                        name, bn_type_name(type));
+    int ternary = type == BN_TYPE_I2_S || type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
+    if (!ternary && !is_float_storage(type))
+        return ax_fail(ctx, BN_ERR_UNSUPPORTED, "tensor '%s': storage type %s (%d) is not supported",
+                        name, bn_type_name(type), (int)type);
+    if (src->kernel < BN_KERNEL_AUTO || src->kernel > BN_KERNEL_TL2)
+        return ax_fail(ctx, BN_ERR_INVALID, "tensor '%s': unknown kernel %d", name, (int)src->kernel);
+    uint64_t want = bn_storage_size(type, src->n_rows, src->n_cols);
+    if (want == 0)
+        return ax_fail(ctx, BN_ERR_FORMAT, "tensor '%s': shape %lld x %lld does not fit type %s", name,
+                        (long long)src->n_rows, (long long)src->n_cols, bn_type_name(type));
+    if ((uint64_t)src->size != want || !src->data)
+        return ax_fail(ctx, BN_ERR_FORMAT,
+                        "tensor '%s': %zu bytes of data, but %s %lld x %lld takes %llu bytes", name,
+                        src->size, bn_type_name(type), (long long)src->n_rows, (long long)src->n_cols,
+                        (unsigned long long)want);
+    bn_weight *w = ax_alloc(ctx, sizeof *w);
+    if (!w)
+        return ax_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", name);
+    memset(w, 0, sizeof *w);
+    strncpy(w->name, name, sizeof w->name - 1);
+    w->type = type;
+    w->kernel = src->kernel == BN_KERNEL_AUTO ? BN_KERNEL_MAD : src->kernel;
+    w->n_rows = src->n_rows;
+    w->n_cols = src->n_cols;
+    w->extra_scale = src->scale;
+    bn_status st = ternary ? prepare_ternary(ctx, src, w) : prepare_float(ctx, src, w);
+    if (st != BN_OK) {
+        ax_weight_free(ctx, w);
+        return st;
+    }
+    *out = w;
+    return BN_OK;
+}
+
+void ax_weight_ternary_row(const bn_weight *w, int64_t r, int8_t *t) {
+    const uint8_t *row = w->codes + (size_t)r * w->row_bytes;
+    for (int64_t c = 0; c < w->n_cols; c++) {
+        int64_t j = c % AX_BLOCK;
+        t[c] = (int8_t)(((row[(c / AX_BLOCK) * AX_BLOCK_BYTES + j % 32] >> (2 * (j / 32))) & 3) - 1);
+    }
+}
+
+/* Row r of W as f32 values, every scale applied: t * scale for ternary,
+ * the decoded value otherwise, then times the extra per-tensor scale. */
+static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_t r, float *out) {
+    int64_t n = w->n_cols;
+    if (w->codes) {
+        /* unpack into the tail bytes of `out`, then widen in place front to back */
+        int8_t *t = (int8_t *)(out + n) - n;
+        ax_weight_ternary_row(w, r, t);
+        for (int64_t c = 0; c < n; c++) {
+            float scale = w->block_d ? w->block_d[r * w->blocks_per_row + c / BN_QK_K] : w->tensor_scale;
+            out[c] = (float)t[c] * scale;
+        }
+    } else {
+        ax_decode_float_row(ctx, w->type, w->raw + (size_t)r * w->raw_row_bytes, n, out);
+    }
+    if (w->extra_scale != 1.0f)
+        for (int64_t c = 0; c < n; c++)
+            out[c] *= w->extra_scale;
+}
+
+static bn_status check_dst(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *dst, const char *op) {
+    static const int32_t f32[] = {BN_TYPE_F32, -1};
+    if (!w)
+        return ax_fail(ctx, BN_ERR_INVALID, "%s: NULL weight", op);
+    bn_status st = ax_check(ctx, dst, op, "dst", f32);
+    if (st != BN_OK)
+        return st;
+    if (dst->ne[0] != w->n_cols)
+        return ax_fail(ctx, BN_ERR_INVALID, "%s: dst ne[0] = %lld, weight '%s' has %lld columns", op,
+                        (long long)dst->ne[0], w->name, (long long)w->n_cols);
+    return BN_OK;
+}
+
+bn_status ax_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, bn_tensor *dst) {
+    bn_status st = check_dst(ctx, w, dst, "dequantize");
+    if (st != BN_OK)
+        return st;
+    int64_t n = ax_n_rows(dst);
+    if (row0 < 0 || row0 > w->n_rows || n > w->n_rows - row0)
+        return ax_fail(ctx, BN_ERR_INVALID, "dequantize: rows [%lld, %lld) outside weight '%s' of %lld rows",
+                        (long long)row0, (long long)(row0 + n), w->name, (long long)w->n_rows);
+    for (int64_t i = 0; i < n; i++)
+        weight_row_f32(ctx, w, row0 + i, (float *)ax_row(dst, i));
+    return BN_OK;
+}
+
+bn_status ax_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst) {
+    static const int32_t i32[] = {BN_TYPE_I32, -1};
+    bn_status st = check_dst(ctx, w, dst, "get_rows");
+    if (st != BN_OK || (st = ax_check(ctx, ids, "get_rows", "ids", i32)) != BN_OK)
+        return st;
+    int64_t n = ids->ne[0];
+    if (ids->ne[1] != 1 || ids->ne[2] != 1 || ids->ne[3] != 1 || ax_n_rows(dst) != n)
+        return ax_fail(ctx, BN_ERR_INVALID, "get_rows: ids must be a vector of n entries and dst hold n rows "
+                        "(ids %lld, dst rows %lld)", (long long)n, (long long)ax_n_rows(dst));
+    for (int64_t i = 0; i < n; i++) {
+        int32_t id = *(const int32_t *)((const char *)ids->data + i * ids->nb[0]);
+        if (id < 0 || id >= w->n_rows)
+            return ax_fail(ctx, BN_ERR_INVALID, "get_rows: id %d at index %lld outside weight '%s' of %lld rows",
+                            (int)id, (long long)i, w->name, (long long)w->n_rows);
+    }
+    for (int64_t i = 0; i < n; i++) {
+        int32_t id = *(const int32_t *)((const char *)ids->data + i * ids->nb[0]);
+        weight_row_f32(ctx, w, id, (float *)ax_row(dst, i));
+    }
+    return BN_OK;
+}
