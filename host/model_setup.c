@@ -40,6 +40,13 @@ int bn_host_opt(int argc, char **argv, int *i, bn_host_opts *o) {
         return bn_cli_int(v, "--batch-size", 1, 4096, &o->n_batch) ? 1 : -1;
     } else if (!strcmp(a, "--kv-f32")) {
         o->kv_f32 = 1;
+    } else if (bn_cli_matches(a, NULL, "--lm-head")) {
+        VAL("--lm-head");
+        if (strcmp(v, "q8_0") && strcmp(v, "keep")) {
+            fprintf(stderr, "bitnet: --lm-head wants q8_0 or keep, got '%s'\n", v);
+            return -1;
+        }
+        o->lm_head_q8 = !strcmp(v, "q8_0");
     } else if (bn_cli_matches(a, "-n", "--n-predict")) {
         VAL("--n-predict");
         return bn_cli_int(v, "--n-predict", -1, 1 << 24, &o->n_predict) ? 1 : -1;
@@ -109,6 +116,7 @@ int bn_host_open(const bn_host_opts *o, int need_vocab, bn_host *h) {
     mo.n_ctx = o->n_ctx;
     mo.n_batch = o->n_batch;
     mo.kv_type = o->kv_f32 ? BN_TYPE_F32 : BN_TYPE_F16;
+    mo.lm_head_type = o->lm_head_q8 ? BN_TYPE_Q8_0 : -1;
     mo.kernel = !strcmp(h->settings.kernel, "mad") ? BN_KERNEL_MAD
                 : !strcmp(h->settings.kernel, "tl1") ? BN_KERNEL_TL1
                 : !strcmp(h->settings.kernel, "tl2") ? BN_KERNEL_TL2

@@ -15,6 +15,7 @@ typedef struct bn_host_opts {
     int n_ctx;       /* 0 = model's */
     int n_batch;
     int kv_f32;
+    int lm_head_q8;
     bn_sampler_params sp;
     int n_predict;   /* -1 = until end of generation or context */
 } bn_host_opts;
@@ -23,7 +24,8 @@ typedef struct bn_host_opts {
     "  -m, --model FILE       model (GGUF); default: [model] path, BITNET_MODEL, or the bundled model\n"         \
     "  -c, --ctx-size N       context length (default: the model's)\n"                                          \
     "  -b, --batch-size N     tokens per forward pass when reading a prompt (default 256)\n"                     \
-    "      --kv-f32           keep the KV cache in float32 (default float16)\n"
+    "      --kv-f32           keep the KV cache in float32 (default float16)\n"                                 \
+    "      --lm-head q8_0     re-encode a float LM head as Q8_0 at load (faster decode)\n"
 
 #define BN_SAMPLING_OPTS_HELP                                                                                     \
     "  -n, --n-predict N      tokens to generate (default: until end of text or context)\n"                     \

@@ -15,7 +15,8 @@ for f in bin/bitnet include/bitnet/backend.h include/bitnet/bitnet.h lib/pkgconf
 done
 ls "$p"/lib/libbitnet.so* >/dev/null
 out=$("$p/bin/bitnet" plugins)
-echo "$out" | grep -q "^\* reference .*chosen$" || { echo "FAIL: relocated install does not choose reference"; echo "$out"; exit 1; }
+echo "$out" | grep -Eq "^\* [a-z0-9-]+ .*chosen$" || { echo "FAIL: relocated install chooses no plugin"; echo "$out"; exit 1; }
+echo "$out" | grep -Eq "^[* ] reference +10 " || { echo "FAIL: relocated install lacks a usable reference"; echo "$out"; exit 1; }
 echo "$out" | grep -q "$p/lib/bitnet/plugins" || { echo "FAIL: search path not inside the relocated tree"; echo "$out"; exit 1; }
 for so in "$p"/lib/bitnet/plugins/*.so; do
     syms=$(nm -D --defined-only "$so" | awk '{print $3}' | grep -v -E '^(_init|_fini|_edata|_end|__bss_start)$' || true)

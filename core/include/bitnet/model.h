@@ -67,6 +67,8 @@ typedef struct bn_model_opts {
     int32_t kernel;  /* bn_kernel for ternary weights */
     int32_t kv_type; /* cache element type: BN_TYPE_F16 (default) or BN_TYPE_F32 */
     int32_t no_mem_check; /* skip the free-memory refusal */
+    int32_t lm_head_type; /* -1 = as stored; BN_TYPE_Q8_0 = re-encode a float LM head
+                             (the output matrix, or the tied embedding) at load */
 } bn_model_opts;
 
 BN_API void bn_model_opts_init(bn_model_opts *o);

@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "convert/convert_internal.h"
 #include "model_internal.h"
 #include "util/half.h"
 
@@ -14,6 +15,7 @@ void bn_model_opts_init(bn_model_opts *o) {
     o->n_batch = 256;
     o->kernel = BN_KERNEL_AUTO;
     o->kv_type = BN_TYPE_F16;
+    o->lm_head_type = -1;
 }
 
 static bn_status backend_error(const bn_model *m, bn_status st, const char *what) {
@@ -156,6 +158,64 @@ static bn_status check_memory(const bn_mem_plan *p) {
                    p->available / G);
 }
 
+/* A float LM head re-encoded as Q8_0 at load: 2x fewer bytes per token
+ * than F16, which decode speed is bound by. Rows are converted in chunks
+ * so the float copy never exists whole. Encoders are the reference
+ * plugin's, as for the converter. */
+static bn_status load_head_q8(bn_model *m, bn_engine *e, const char *name, bn_weight **out) {
+    const bn_gguf_tensor *t;
+    bn_status st = bn_gguf_require_tensor(m->gguf, name, &t);
+    if (st != BN_OK)
+        return st;
+    if (t->type != BN_TYPE_F16 && t->type != BN_TYPE_F32 && t->type != BN_TYPE_BF16)
+        return load_matrix(m, name, m->hp.n_vocab, m->hp.n_embd, out); /* already quantised: keep it */
+    bn_encoder enc;
+    if ((st = bn_encoder_open(e, &enc)) != BN_OK)
+        return st;
+    int64_t rows = m->hp.n_vocab, cols = m->hp.n_embd, chunk = 1024;
+    uint64_t size = bn_storage_size(BN_TYPE_Q8_0, rows, cols), row_bytes = size / (uint64_t)rows;
+    if (!size)
+        return bn_fail(BN_ERR_FORMAT, "'%s': rows of %lld cannot be stored as Q8_0", name, (long long)cols);
+    unsigned char *q = malloc(size);
+    float *f = malloc(sizeof *f * (size_t)(chunk * cols));
+    if (!q || !f) {
+        free(q);
+        free(f);
+        return bn_fail(BN_ERR_NOMEM, "out of memory re-encoding '%s'", name);
+    }
+    const unsigned char *src = t->data;
+    int64_t es = t->type == BN_TYPE_F32 ? 4 : 2;
+    for (int64_t r0 = 0; r0 < rows && st == BN_OK; r0 += chunk) {
+        int64_t n = rows - r0 < chunk ? rows - r0 : chunk;
+        for (int64_t i = 0; i < n * cols; i++) {
+            const unsigned char *p = src + (r0 * cols + i) * es;
+            uint16_t h;
+            if (es == 4) {
+                memcpy(&f[i], p, 4);
+                continue;
+            }
+            memcpy(&h, p, 2);
+            f[i] = t->type == BN_TYPE_F16 ? bn_f16_to_f32(h) : bn_bf16_to_f32(h);
+        }
+        size_t written = 0;
+        st = enc.be->encode(enc.ctx, BN_TYPE_Q8_0, f, n, cols, q + (uint64_t)r0 * row_bytes, (size_t)n * row_bytes,
+                            &written);
+        if (st != BN_OK)
+            bn_fail(st, "re-encoding '%s' as Q8_0 failed", name);
+    }
+    free(f);
+    if (st == BN_OK) {
+        bn_weight_src w = {.name = name, .type = BN_TYPE_Q8_0, .kernel = BN_KERNEL_AUTO, .n_rows = rows,
+                           .n_cols = cols, .data = q, .size = size, .scale = 1.0f};
+        st = m->be->weight_prepare(m->ctx, &w, out);
+        if (st != BN_OK)
+            backend_error(m, st, "preparing the Q8_0 LM head");
+        release_pages(t->data, t->size);
+    }
+    free(q);
+    return st;
+}
+
 /* Every slot the forward pass calls must be there: a plugin that lacks one
  * is refused by name instead of crashing on a NULL slot mid-generation. */
 static bn_status check_slots(const bn_backend *be) {
@@ -203,11 +263,20 @@ bn_status bn_model_load(bn_engine *e, const char *path, const bn_model_opts *opt
         goto fail;
     }
     m->hp.n_vocab = (int32_t)emb->ne[1];
-    if ((st = load_matrix(m, "token_embd.weight", m->hp.n_vocab, m->hp.n_embd, &m->tok_embd)) != BN_OK)
-        goto fail;
     m->hp.tied_embeddings = !bn_gguf_find_tensor(m->gguf, "output.weight");
+    int q8_head = m->opts.lm_head_type == BN_TYPE_Q8_0;
+    if (m->opts.lm_head_type != -1 && !q8_head) {
+        st = bn_fail(BN_ERR_INVALID, "the LM head can be re-encoded as Q8_0 only");
+        goto fail;
+    }
+    /* A tied, re-encoded head serves both the lookup and the LM head. */
+    st = q8_head && m->hp.tied_embeddings ? load_head_q8(m, e, "token_embd.weight", &m->tok_embd)
+                                          : load_matrix(m, "token_embd.weight", m->hp.n_vocab, m->hp.n_embd, &m->tok_embd);
+    if (st != BN_OK)
+        goto fail;
     if (!m->hp.tied_embeddings &&
-        (st = load_matrix(m, "output.weight", m->hp.n_vocab, m->hp.n_embd, &m->output)) != BN_OK)
+        (st = q8_head ? load_head_q8(m, e, "output.weight", &m->output)
+                      : load_matrix(m, "output.weight", m->hp.n_vocab, m->hp.n_embd, &m->output)) != BN_OK)
         goto fail;
     if ((st = load_vec(m, "output_norm.weight", m->hp.n_embd, 1, &m->output_norm)) != BN_OK)
         goto fail;
