@@ -26,6 +26,22 @@ static int usage(FILE *f, int code) {
     return code;
 }
 
+/* s as the inside of a JSON string (quotes, backslashes, control bytes). */
+static const char *json_str(const char *s, char *buf, size_t len) {
+    size_t o = 0;
+    for (; *s && o + 7 < len; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            o += (size_t)snprintf(buf + o, len - o, "\\%c", c);
+        else if (c < 0x20)
+            o += (size_t)snprintf(buf + o, len - o, "\\u%04x", c);
+        else
+            buf[o++] = (char)c;
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 typedef struct result {
     const char *test;
     int n;
@@ -162,14 +178,15 @@ int bn_cmd_bench(int argc, char **argv) {
     const char *cpu = hw->cpu_brand[0] ? hw->cpu_brand : hw->cpu_vendor;
     int threads = bn_engine_threads(h.engine);
     if (json) {
+        char jpath[8192], jcpu[512];
         printf("[\n");
         for (int i = 0; i < n_res; i++)
             printf("  {\"model\": \"%s\", \"arch\": \"%s\", \"size_bytes\": %llu, \"backend\": \"%s\", \"threads\": %d, "
                    "\"cpu\": \"%s\", \"commit\": \"%s\", \"test\": \"%s%d\", \"n_tokens\": %d, \"repetitions\": %d, "
                    "\"avg_ts\": %.3f, \"stddev_ts\": %.3f, \"weight_bytes_per_token\": %llu, "
                    "\"read_bandwidth_gbs\": %.3f, \"roofline_ts\": %.3f, \"roofline_pct\": %.1f}%s\n",
-                   h.model_path, hp->arch_name, (unsigned long long)p->weight_total, bn_model_backend_name(h.model),
-                   threads, cpu, BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd,
+                   json_str(h.model_path, jpath, sizeof jpath), hp->arch_name, (unsigned long long)p->weight_total,
+                   bn_model_backend_name(h.model), threads, json_str(cpu, jcpu, sizeof jcpu), BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd,
                    (unsigned long long)bytes_per_token, bw / 1e9, roof,
                    res[i].test[0] == 't' && roof > 0 ? 100.0 * res[i].mean / roof : 0.0, i + 1 < n_res ? "," : "");
         printf("]\n");

@@ -40,6 +40,7 @@ check "bench" 0 "$bin" bench -m "$model" -p 32 -n 8 -r 2 -t 1
 has out "| pp32 |"; has out "| tg8 |"; has out "roofline"
 check "bench json" 0 "$bin" bench -m "$model" -p 16 -n 4 -r 1 -o json -t 1 --no-bandwidth
 has out '"test": "pp16"'
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$t/out" 2>/dev/null || { echo "FAIL: bench json does not parse"; fail=1; }
 check "inspect" 0 "$bin" inspect "$model"
 has out "memory plan"; has out "I2_S"
 check "perplexity" 0 "$bin" perplexity -m "$model" -f "$0" -c 64 --chunks 2 -t 1
