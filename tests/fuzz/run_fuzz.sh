@@ -1,6 +1,9 @@
 #!/bin/sh
 # Build the GGUF fuzzer with clang and run it for a bounded time.
 #   tests/fuzz/run_fuzz.sh BUILD_DIR [SECONDS=60]
+# BITNET_FUZZ_SEED (default 1) fixes the mutation sequence and
+# BITNET_FUZZ_RUNS (default -1 = until SECONDS) bounds the run by count, so
+# CI repeats the same inputs every time; set a new seed to explore.
 # Exits non-zero if the fuzzer finds a crash (the input is left in
 # BUILD_DIR/fuzz-artifacts/). New corpus entries go to BUILD_DIR/fuzz-corpus,
 # never into the committed seeds.
@@ -24,6 +27,6 @@ cmake --build "$build" --target fuzz-gguf -j2
 mkdir -p "$build/fuzz-corpus" "$build/fuzz-artifacts"
 # -rss_limit_mb / -malloc_limit_mb: a hostile file must not make the reader
 # allocate far more than its own size.
-exec "$build/bin/fuzz-gguf" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
+exec "$build/bin/fuzz-gguf" -seed="${BITNET_FUZZ_SEED:-1}" -runs="${BITNET_FUZZ_RUNS:--1}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
   -max_len=65536 -artifact_prefix="$build/fuzz-artifacts/" -print_final_stats=1 \
   "$build/fuzz-corpus" "$src/tests/fuzz/corpus/gguf"

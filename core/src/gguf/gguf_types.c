@@ -104,8 +104,8 @@ static int interpretation_fits(const ambiguous_type *a, const bn_gguf_tensor *t,
         return n <= span && span <= gguf_align_up(n + 32, alignment);
     default: /* TL1/TL2: ~1.67-2 bits per weight plus per-tile scales; size
                 not derivable from the shape, so accept a plausible range */
-        *size = span;
-        return span >= n / 8 && span <= n / 8 * 3 + 64 + alignment;
+        *size = span; /* never empty: a zero-byte span would point past the data */
+        return span >= 1 && span >= (n + 7) / 8 && span <= n / 8 * 3 + 64 + alignment;
     }
 }
 
