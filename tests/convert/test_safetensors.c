@@ -82,6 +82,21 @@ START_TEST(malformed) {
 }
 END_TEST
 
+/* A header with no tensors is valid (and once tripped UBSan on a NULL
+ * table; found by the fuzzer). */
+START_TEST(empty_header) {
+    bn_st_set *s;
+    unsigned char *img;
+    ck_assert_int_eq(parse("{\"__metadata__\":{}}", 0, &s, &img), BN_OK);
+    ck_assert_uint_eq(bn_st_count(s), 0);
+    bn_st_close(s);
+    free(img);
+    ck_assert_int_eq(parse("{}", 0, &s, &img), BN_OK);
+    bn_st_close(s);
+    free(img);
+}
+END_TEST
+
 START_TEST(bad_lengths) {
     unsigned char tiny[4] = {0};
     bn_st_set *s;
@@ -116,6 +131,7 @@ int main(void) {
     tcase_add_test(tc, valid);
     tcase_add_test(tc, malformed);
     tcase_add_test(tc, bad_lengths);
+    tcase_add_test(tc, empty_header);
     tcase_add_test(tc, missing_files);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

@@ -22,11 +22,18 @@ case $(basename "$cc") in
 esac
 
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER="$cc" -DBITNET_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target fuzz-gguf -j2
+cmake --build "$build" --target fuzz-gguf fuzz-safetensors -j2
 
 mkdir -p "$build/fuzz-corpus" "$build/fuzz-artifacts"
 # -rss_limit_mb / -malloc_limit_mb: a hostile file must not make the reader
 # allocate far more than its own size.
+# safetensors first, a fifth of the budget; then the GGUF reader
+runs=${BITNET_FUZZ_RUNS:--1}
+st_runs=$runs; [ "$runs" -gt 0 ] && st_runs=$((runs / 5))
+mkdir -p "$build/fuzz-corpus-st"
+"$build/bin/fuzz-safetensors" -seed="${BITNET_FUZZ_SEED:-1}" -runs="$st_runs" -max_total_time=$((secs / 5 + 1)) -timeout=10 \
+  -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$build/fuzz-artifacts/" -print_final_stats=1 \
+  "$build/fuzz-corpus-st" "$src/tests/fuzz/corpus/safetensors"
 exec "$build/bin/fuzz-gguf" -seed="${BITNET_FUZZ_SEED:-1}" -runs="${BITNET_FUZZ_RUNS:--1}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 \
   -max_len=65536 -artifact_prefix="$build/fuzz-artifacts/" -print_final_stats=1 \
   "$build/fuzz-corpus" "$src/tests/fuzz/corpus/gguf"

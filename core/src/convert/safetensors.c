@@ -137,6 +137,8 @@ static bn_status parse_image(bn_st_set *s, const unsigned char *img, size_t size
         return st;
     /* No two tensors of this file may share bytes. */
     size_t n = s->n - first;
+    if (n < 2)
+        return BN_OK;
     bn_st_tensor *sorted = malloc((n ? n : 1) * sizeof *sorted);
     if (!sorted)
         return bn_fail(BN_ERR_NOMEM, "out of memory");
