@@ -1,12 +1,18 @@
-# bitnet_add_plugin(<name> SOURCES ... [DEST <dir>] [NO_INSTALL])
+# bitnet_add_plugin(<name> SOURCES ... [DEST <dir>] [NO_INSTALL] [COMMON])
+# COMMON compiles plugins/common/ (tensor views, formats, encoders) into the
+# module as well.
 # Builds a backend plugin module "bitnet-plugin-<name>.so". Plugins include
 # only bitnet/backend.h and never link libbitnet: the core hands them a
 # services table at init.
 function(bitnet_add_plugin name)
-  cmake_parse_arguments(P "NO_INSTALL" "DEST" "SOURCES" ${ARGN})
+  cmake_parse_arguments(P "NO_INSTALL;COMMON" "DEST" "SOURCES" ${ARGN})
   set(target bitnet-plugin-${name})
+  if(P_COMMON)
+    file(GLOB common_sources ${PROJECT_SOURCE_DIR}/plugins/common/*.c)
+    list(APPEND P_SOURCES ${common_sources})
+  endif()
   add_library(${target} MODULE ${P_SOURCES})
-  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/include)
+  target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/include ${PROJECT_SOURCE_DIR}/plugins/common)
   if(NOT P_DEST)
     set(P_DEST ${BITNET_PLUGIN_BUILD_DIR})
   endif()

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "bitnet/backend.h"
+#include "plugin_common.h"
 
 #if defined(__GNUC__)
 #define AX_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -88,7 +89,6 @@ struct bn_weight {
 };
 
 /* ---- entry.c / memory.c ------------------------------------------------- */
-bn_status ax_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) AX_PRINTF(3, 4);
 void *ax_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
 void ax_free(bn_backend_ctx *ctx, void *p);
 void ax_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
@@ -107,38 +107,7 @@ bn_status ax_synchronize(bn_backend_ctx *ctx);
 /* init-time work that may use AVX2 (called from entry.c after score > 0) */
 void ax_init_tables(bn_backend_ctx *ctx);
 
-/* ---- tensor.c ------------------------------------------------------------ */
-size_t ax_elem_size(int32_t type);
-bn_status ax_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
-                   const int32_t *types);
-int ax_same_shape(const bn_tensor *a, const bn_tensor *b);
-int64_t ax_n_rows(const bn_tensor *t);
-char *ax_row(const bn_tensor *t, int64_t r);
-float ax_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i);
-void ax_store(const bn_tensor *t, char *row, int64_t i, float v);
-const float *ax_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r);
-bn_status ax_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
-                             const char *op);
-
-/* ---- formats.c ----------------------------------------------------------- */
-float ax_f16_to_f32(uint16_t h);
-uint16_t ax_f32_to_f16(float f);
-float ax_bf16_to_f32(uint16_t h);
-uint16_t ax_f32_to_bf16(float f);
-uint16_t ax_rd16(const uint8_t *p);
-float ax_rdf32(const uint8_t *p);
-void ax_wr16(uint8_t *p, uint16_t v);
-void ax_wrf32(uint8_t *p, float v);
-size_t ax_row_bytes(int32_t type, int64_t n_cols);
-void ax_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
-                         float *out);
-int64_t ax_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
-                              int8_t *t, float *d);
-int ax_tq1_trit(uint8_t b, int n);
-
-/* ---- encode.c ------------------------------------------------------------ */
-bn_status ax_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
-                    int64_t n_cols, void *dst, size_t dst_size, size_t *written);
+/* tensor views, formats, encoders: plugins/common/plugin_common.h */
 
 /* ---- weights.c ----------------------------------------------------------- */
 bn_status ax_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out);

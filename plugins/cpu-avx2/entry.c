@@ -14,7 +14,9 @@
 
 #include "avx2_internal.h"
 
-bn_status ax_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) {
+const float *pc_f16_lut(const bn_backend_ctx *ctx) { return ctx->f16_table; }
+
+bn_status pc_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) {
     if (ctx) {
         va_list ap;
         va_start(ap, fmt);
@@ -199,7 +201,7 @@ static const bn_backend ax_backend = {
     .ffn_act = ax_ffn_act,
     .add = ax_add,
     .copy = ax_copy,
-    .encode = ax_encode,
+    .encode = pc_encode,
 };
 
 BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void);

@@ -61,7 +61,7 @@ bn_status ax_lut_prepare(bn_backend_ctx *ctx, bn_weight *w) {
     int8_t *t = ax_alloc(ctx, (size_t)(LT * w->n_cols));
     if (!w->lut_idx || (tl2 && !w->lut_sign) || (w->blocks_per_row && !w->lut_d) || !t) {
         ax_free(ctx, t);
-        return ax_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory for the LUT layout", w->name);
+        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory for the LUT layout", w->name);
     }
     memset(w->lut_idx, 0, tg * 16);
     if (tl2)
@@ -193,7 +193,7 @@ static void lut_tile(const lut_job *jb, int64_t tile, int64_t tok) {
         _mm256_storeu_si256((__m256i *)(it + 8 * k), tot[k]);
         _mm256_storeu_ps(ft + 8 * k, accf[k]);
     }
-    char *yrow = ax_row(jb->y, tok);
+    char *yrow = pc_row(jb->y, tok);
     float s = jb->s[tok];
     for (int i = 0; i < LT && tile * LT + i < w->n_rows; i++) {
         int64_t j = tile * LT + i;
@@ -216,19 +216,19 @@ static void lut_work(void *arg, int64_t begin, int64_t end, int thread_index) {
 
 bn_status ax_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                         const bn_tensor *x_scale, bn_tensor *y) {
-    int64_t n_tok = ax_n_rows(x), K = w->n_cols;
+    int64_t n_tok = pc_n_rows(x), K = w->n_cols;
     size_t tab_bytes = (size_t)n_groups(w) * 32 * (size_t)n_tok;
     size_t s_off = (tab_bytes + 63) / 64 * 64, q_off = s_off + (sizeof(float) * (size_t)n_tok + 63) / 64 * 64;
     uint8_t *scr = ax_scratch_get(ctx, AX_SCR_ACT, q_off + (size_t)K);
     if (!scr)
-        return ax_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for LUT tables");
+        return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for LUT tables");
     float *s = (float *)(scr + s_off);
     int8_t *q = (int8_t *)(scr + q_off);
     for (int64_t t = 0; t < n_tok; t++) {
-        const char *xr = ax_row(x, t);
+        const char *xr = pc_row(x, t);
         if (x->type == BN_TYPE_I8) {
             memcpy(q, xr, (size_t)K);
-            s[t] = *ax_row_scale(x_scale, x, t);
+            s[t] = *pc_row_scale(x_scale, x, t);
         } else {
             s[t] = ax_quantize_row((const float *)xr, K, q);
         }

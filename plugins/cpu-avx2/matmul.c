@@ -80,7 +80,7 @@ AX_INLINE void tern_row(const tm_job *jb, int64_t j, int64_t t0, const int NT) {
         }
     }
     for (int t = 0; t < NT; t++) {
-        char *yrow = ax_row(jb->y, t0 + t);
+        char *yrow = pc_row(jb->y, t0 + t);
         if (jb->out_i32)
             ((int32_t *)yrow)[j] = ax_hsum_i32(tot[t]);
         else if (d)
@@ -130,7 +130,7 @@ static void q_lane_sums(const int8_t *q, int64_t n_seg, int64_t seg_blocks, int3
 
 static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                                 const bn_tensor *x_scale, bn_tensor *y) {
-    int64_t n_tok = ax_n_rows(x), K = w->n_cols, kp = w->k_pad;
+    int64_t n_tok = pc_n_rows(x), K = w->n_cols, kp = w->k_pad;
     tm_job jb = {.w = w, .y = y, .n_tok = n_tok, .out_i32 = y->type == BN_TYPE_I32};
     jb.n_seg = w->blocks_per_row ? w->blocks_per_row : 1;
     jb.seg_blocks = kp / AX_BLOCK / jb.n_seg;
@@ -138,16 +138,16 @@ static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const b
     size_t s_off = q_bytes, lane_off = (s_off + sizeof(float) * (size_t)n_tok + 63) / 64 * 64;
     uint8_t *scr = ax_scratch_get(ctx, AX_SCR_ACT, lane_off + lane_bytes);
     if (!scr)
-        return ax_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
+        return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
     int8_t *q = (int8_t *)scr;
     float *s = (float *)(scr + s_off);
     int32_t *qlane = (int32_t *)(scr + lane_off);
     for (int64_t t = 0; t < n_tok; t++) {
-        const char *xr = ax_row(x, t);
+        const char *xr = pc_row(x, t);
         int8_t *qt = q + t * kp;
         if (x->type == BN_TYPE_I8) {
             memcpy(qt, xr, (size_t)K);
-            s[t] = *ax_row_scale(x_scale, x, t);
+            s[t] = *pc_row_scale(x_scale, x, t);
         } else {
             s[t] = ax_quantize_row((const float *)xr, K, qt);
         }
@@ -167,28 +167,28 @@ static bn_status check_args(bn_backend_ctx *ctx, const bn_weight *w, const bn_te
     static const int32_t xt[] = {BN_TYPE_F32, BN_TYPE_I8, -1}, yt[] = {BN_TYPE_F32, BN_TYPE_I32, -1};
     bn_status st;
     if (!w)
-        return ax_fail(ctx, BN_ERR_INVALID, "matmul: NULL weight");
-    if ((st = ax_check(ctx, x, "matmul", "x", xt)) != BN_OK ||
-        (st = ax_check(ctx, y, "matmul", "y", yt)) != BN_OK)
+        return pc_fail(ctx, BN_ERR_INVALID, "matmul: NULL weight");
+    if ((st = pc_check(ctx, x, "matmul", "x", xt)) != BN_OK ||
+        (st = pc_check(ctx, y, "matmul", "y", yt)) != BN_OK)
         return st;
-    if (x->ne[0] != w->n_cols || y->ne[0] != w->n_rows || ax_n_rows(x) != ax_n_rows(y))
-        return ax_fail(ctx, BN_ERR_INVALID,
+    if (x->ne[0] != w->n_cols || y->ne[0] != w->n_rows || pc_n_rows(x) != pc_n_rows(y))
+        return pc_fail(ctx, BN_ERR_INVALID,
                        "matmul: weight '%s' is %lld x %lld; x has ne[0] = %lld and %lld rows, y has "
                        "ne[0] = %lld and %lld rows",
                        w->name, (long long)w->n_rows, (long long)w->n_cols, (long long)x->ne[0],
-                       (long long)ax_n_rows(x), (long long)y->ne[0], (long long)ax_n_rows(y));
+                       (long long)pc_n_rows(x), (long long)y->ne[0], (long long)pc_n_rows(y));
     int tern = w->codes != NULL;
     if (y->type == BN_TYPE_I32 && !tern)
-        return ax_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)",
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)",
                        w->name, bn_type_name(w->type));
     if (x->type == BN_TYPE_I8) {
         if (!tern && w->type != BN_TYPE_Q8_0)
-            return ax_fail(ctx, BN_ERR_UNSUPPORTED,
+            return pc_fail(ctx, BN_ERR_UNSUPPORTED,
                            "matmul: I8 activations need ternary or Q8_0 weights ('%s' is %s)", w->name,
                            bn_type_name(w->type));
         if (!x_scale)
-            return ax_fail(ctx, BN_ERR_INVALID, "matmul: I8 x needs x_scale");
-        return ax_check_row_scale(ctx, x_scale, x, "matmul");
+            return pc_fail(ctx, BN_ERR_INVALID, "matmul: I8 x needs x_scale");
+        return pc_check_row_scale(ctx, x_scale, x, "matmul");
     }
     return BN_OK;
 }

@@ -48,7 +48,7 @@ static float dot_f16(const bn_backend_ctx *ctx, const uint8_t *row, const float 
         a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))), _mm256_loadu_ps(x + i), a0);
     float sum = ax_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     for (; i < n; i++)
-        sum += ctx->f16_table[ax_rd16(row + 2 * i)] * x[i];
+        sum += ctx->f16_table[pc_rd16(row + 2 * i)] * x[i];
     return sum;
 }
 
@@ -66,7 +66,7 @@ static float dot_bf16(const uint8_t *row, const float *x, int64_t n) {
     }
     float sum = ax_hsum_ps(_mm256_add_ps(a0, a1));
     for (; i < n; i++)
-        sum += ax_bf16_to_f32(ax_rd16(row + 2 * i)) * x[i];
+        sum += pc_bf16_to_f32(pc_rd16(row + 2 * i)) * x[i];
     return sum;
 }
 
@@ -80,7 +80,7 @@ static float dot_f32(const uint8_t *row, const float *x, int64_t n) {
     }
     float sum = ax_hsum_ps(_mm256_add_ps(a0, a1));
     for (; i < n; i++)
-        sum += ax_rdf32(row + 4 * i) * x[i];
+        sum += pc_rdf32(row + 4 * i) * x[i];
     return sum;
 }
 
@@ -94,7 +94,7 @@ static float dot_q8_0(const bn_backend_ctx *ctx, const uint8_t *row, const int16
         __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 18)));
         __m256i p = _mm256_add_epi32(_mm256_madd_epi16(w0, _mm256_loadu_si256((const __m256i *)qb)),
                                      _mm256_madd_epi16(w1, _mm256_loadu_si256((const __m256i *)(qb + 16))));
-        __m256 d = _mm256_set1_ps(ctx->f16_table[ax_rd16(blk)]);
+        __m256 d = _mm256_set1_ps(ctx->f16_table[pc_rd16(blk)]);
         if (b & 1)
             a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, a1);
         else
@@ -113,15 +113,15 @@ static void q6k_rows(const fm_job *jb, int64_t j) {
         for (int64_t t = 0; t < nt; t++)
             acc[t] = _mm256_setzero_ps();
         for (int64_t b = 0; b < w->n_cols / BN_QK_K; b++) {
-            ax_decode_float_row(jb->ctx, BN_TYPE_Q6_K, row + b * 210, BN_QK_K, buf);
+            pc_decode_float_row(jb->ctx, BN_TYPE_Q6_K, row + b * 210, BN_QK_K, buf);
             for (int64_t t = 0; t < nt; t++) {
-                const float *x = (const float *)ax_row(jb->x, t0 + t) + b * BN_QK_K;
+                const float *x = (const float *)pc_row(jb->x, t0 + t) + b * BN_QK_K;
                 for (int i = 0; i < BN_QK_K; i += 8)
                     acc[t] = _mm256_fmadd_ps(_mm256_load_ps(buf + i), _mm256_loadu_ps(x + i), acc[t]);
             }
         }
         for (int64_t t = 0; t < nt; t++)
-            ((float *)ax_row(jb->y, t0 + t))[j] = ax_hsum_ps(acc[t]) * w->extra_scale;
+            ((float *)pc_row(jb->y, t0 + t))[j] = ax_hsum_ps(acc[t]) * w->extra_scale;
     }
 }
 
@@ -137,8 +137,8 @@ static void fm_work(void *arg, int64_t begin, int64_t end, int thread_index) {
         }
         const uint8_t *row = w->raw + (size_t)j * w->raw_row_bytes;
         for (int64_t t = 0; t < jb->n_tok; t++) {
-            float *yrow = (float *)ax_row(jb->y, t);
-            const float *x = jb->q16 ? NULL : (const float *)ax_row(jb->x, t);
+            float *yrow = (float *)pc_row(jb->y, t);
+            const float *x = jb->q16 ? NULL : (const float *)pc_row(jb->x, t);
             switch (w->type) {
             case BN_TYPE_F16: yrow[j] = dot_f16(jb->ctx, row, x, n) * w->extra_scale; break;
             case BN_TYPE_BF16: yrow[j] = dot_bf16(row, x, n) * w->extra_scale; break;
@@ -162,7 +162,7 @@ static void widen_i8(const int8_t *q, int64_t n, int16_t *out) {
 
 bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                           const bn_tensor *x_scale, bn_tensor *y) {
-    int64_t n_tok = ax_n_rows(x), n = w->n_cols;
+    int64_t n_tok = pc_n_rows(x), n = w->n_cols;
     fm_job jb = {.ctx = ctx, .w = w, .x = x, .y = y, .n_tok = n_tok};
     uint8_t *scr = NULL;
     if (w->type == BN_TYPE_Q8_0) {
@@ -170,15 +170,15 @@ bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tens
         size_t i8_off = (s_off + sizeof(float) * (size_t)n_tok + 63) / 64 * 64;
         scr = ax_scratch_get(ctx, AX_SCR_ACT, i8_off + (size_t)n);
         if (!scr)
-            return ax_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
+            return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
         int16_t *q16 = (int16_t *)scr;
         float *s = (float *)(scr + s_off);
         int8_t *tmp = (int8_t *)(scr + i8_off);
         for (int64_t t = 0; t < n_tok; t++) {
-            const char *xr = ax_row(x, t);
+            const char *xr = pc_row(x, t);
             if (x->type == BN_TYPE_I8) {
                 widen_i8((const int8_t *)xr, n, q16 + t * n);
-                s[t] = *ax_row_scale(x_scale, x, t);
+                s[t] = *pc_row_scale(x_scale, x, t);
             } else {
                 s[t] = ax_quantize_row((const float *)xr, n, tmp);
                 widen_i8(tmp, n, q16 + t * n);
@@ -187,7 +187,7 @@ bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tens
         jb.q16 = q16;
         jb.s = s;
     } else if (x->type != BN_TYPE_F32) {
-        return ax_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: %s weights need F32 activations ('%s')",
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: %s weights need F32 activations ('%s')",
                        bn_type_name(w->type), w->name);
     }
     ax_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, fm_work, &jb);

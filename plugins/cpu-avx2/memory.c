@@ -30,16 +30,16 @@ void ax_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, 
 
 bn_status ax_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out) {
     if (!ctx || !out)
-        return ax_fail(ctx, BN_ERR_INVALID, "buffer_alloc: NULL argument");
+        return pc_fail(ctx, BN_ERR_INVALID, "buffer_alloc: NULL argument");
     *out = NULL;
     bn_buffer *b = ax_alloc(ctx, sizeof *b);
     if (!b)
-        return ax_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: out of memory");
+        return pc_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: out of memory");
     b->size = size;
     b->data = ax_alloc(ctx, size);
     if (!b->data) {
         ax_free(ctx, b);
-        return ax_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: cannot allocate %zu bytes", size);
+        return pc_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: cannot allocate %zu bytes", size);
     }
     *out = b;
     return BN_OK;
@@ -66,9 +66,9 @@ int ax_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf) {
 static bn_status check_range(bn_backend_ctx *ctx, const char *op, const bn_buffer *b, size_t offset,
                              const void *p, size_t n) {
     if (!b || (!p && n))
-        return ax_fail(ctx, BN_ERR_INVALID, "%s: NULL buffer or pointer", op);
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: NULL buffer or pointer", op);
     if (offset > b->size || n > b->size - offset)
-        return ax_fail(ctx, BN_ERR_INVALID, "%s: range [%zu, %zu + %zu) exceeds buffer of %zu bytes", op,
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: range [%zu, %zu + %zu) exceeds buffer of %zu bytes", op,
                         offset, offset, n, b->size);
     return BN_OK;
 }
@@ -131,7 +131,7 @@ void ax_scratch_release_all(bn_backend_ctx *ctx) {
 
 void ax_init_tables(bn_backend_ctx *ctx) {
     for (uint32_t h = 0; h < 65536; h++)
-        ctx->f16_table[h] = ax_f16_to_f32((uint16_t)h);
+        ctx->f16_table[h] = pc_f16_to_f32((uint16_t)h);
     for (int i = 0; i < AX_SCR_COUNT; i++)
         atomic_flag_clear(&ctx->scratch[i].busy);
 }

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "bitnet/backend.h"
+#include "plugin_common.h"
 
 #if defined(__GNUC__)
 #define A5_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -84,9 +85,6 @@ struct bn_weight {
     size_t raw_row_bytes;
 };
 
-/* ---- entry.c ------------------------------------------------------------- */
-bn_status a5_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) A5_PRINTF(3, 4);
-
 /* ---- memory.c ------------------------------------------------------------ */
 void *a5_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
 void a5_free(bn_backend_ctx *ctx, void *p);
@@ -102,38 +100,7 @@ bn_status a5_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const vo
 bn_status a5_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
 bn_status a5_synchronize(bn_backend_ctx *ctx);
 
-/* ---- tensor.c ------------------------------------------------------------ */
-size_t a5_elem_size(int32_t type);
-bn_status a5_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
-                   const int32_t *types);
-int a5_same_shape(const bn_tensor *a, const bn_tensor *b);
-int64_t a5_n_rows(const bn_tensor *t);
-char *a5_row(const bn_tensor *t, int64_t r);
-float a5_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i);
-void a5_store(const bn_tensor *t, char *row, int64_t i, float v);
-const float *a5_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r);
-bn_status a5_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
-                             const char *op);
-
-/* ---- formats.c ----------------------------------------------------------- */
-float a5_f16_to_f32(uint16_t h);
-uint16_t a5_f32_to_f16(float f);
-float a5_bf16_to_f32(uint16_t h);
-uint16_t a5_f32_to_bf16(float f);
-uint16_t a5_rd16(const uint8_t *p);
-float a5_rdf32(const uint8_t *p);
-void a5_wr16(uint8_t *p, uint16_t v);
-void a5_wrf32(uint8_t *p, float v);
-size_t a5_row_bytes(int32_t type, int64_t n_cols);
-void a5_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
-                         float *out);
-int64_t a5_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
-                              int8_t *t, float *d);
-int a5_tq1_trit(uint8_t b, int n);
-
-/* ---- encode.c ------------------------------------------------------------ */
-bn_status a5_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
-                    int64_t n_cols, void *dst, size_t dst_size, size_t *written);
+/* tensor views, formats, encoders: plugins/common/plugin_common.h */
 
 /* ---- weights.c / repack.c ------------------------------------------------- */
 bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out);

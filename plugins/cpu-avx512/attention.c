@@ -94,12 +94,12 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
 
 static bn_status check_kv(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
     static const int32_t kv_types[] = {BN_TYPE_F32, BN_TYPE_F16, -1};
-    bn_status st = a5_check(ctx, t, "attention", what, kv_types);
+    bn_status st = pc_check(ctx, t, "attention", what, kv_types);
     if (st != BN_OK)
         return st;
     if (t->ne[0] != a->head_dim || t->ne[2] != a->n_head_kv || t->ne[3] != 1 ||
         t->ne[1] < (int64_t)a->pos0 + a->n_tokens)
-        return a5_fail(ctx, BN_ERR_INVALID,
+        return pc_fail(ctx, BN_ERR_INVALID,
                         "attention: %s cache is [%lld, %lld, %lld, %lld], expected [head_dim %d, n_ctx >= %lld, "
                         "n_head_kv %d, 1]",
                         what, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
@@ -109,11 +109,11 @@ static bn_status check_kv(bn_backend_ctx *ctx, const bn_tensor *t, const char *w
 
 static bn_status check_q(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
     static const int32_t f32[] = {BN_TYPE_F32, -1};
-    bn_status st = a5_check(ctx, t, "attention", what, f32);
+    bn_status st = pc_check(ctx, t, "attention", what, f32);
     if (st != BN_OK)
         return st;
     if (t->ne[0] != a->head_dim || t->ne[1] != a->n_head || t->ne[2] != a->n_tokens || t->ne[3] != 1)
-        return a5_fail(ctx, BN_ERR_INVALID,
+        return pc_fail(ctx, BN_ERR_INVALID,
                         "attention: %s is [%lld, %lld, %lld, %lld], expected [head_dim %d, n_head %d, "
                         "n_tokens %d, 1]",
                         what, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
@@ -124,11 +124,11 @@ static bn_status check_q(bn_backend_ctx *ctx, const bn_tensor *t, const char *wh
 bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                        const bn_attn_args *args, bn_tensor *out) {
     if (!args)
-        return a5_fail(ctx, BN_ERR_INVALID, "attention: NULL args");
+        return pc_fail(ctx, BN_ERR_INVALID, "attention: NULL args");
     const bn_attn_args *a = args;
     if (a->n_head <= 0 || a->n_head_kv <= 0 || a->n_head % a->n_head_kv || a->head_dim <= 0 ||
         a->n_tokens <= 0 || a->pos0 < 0)
-        return a5_fail(ctx, BN_ERR_INVALID,
+        return pc_fail(ctx, BN_ERR_INVALID,
                        "attention: bad args n_head %d, n_head_kv %d, head_dim %d, n_tokens %d, pos0 %d "
                        "(n_head must be a multiple of n_head_kv)",
                        a->n_head, a->n_head_kv, a->head_dim, a->n_tokens, a->pos0);
@@ -137,18 +137,18 @@ bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor 
         (st = check_kv(ctx, k, "k", a)) != BN_OK || (st = check_kv(ctx, v, "v", a)) != BN_OK)
         return st;
     if (k->ne[1] != v->ne[1])
-        return a5_fail(ctx, BN_ERR_INVALID, "attention: k and v caches differ in n_ctx (%lld vs %lld)",
+        return pc_fail(ctx, BN_ERR_INVALID, "attention: k and v caches differ in n_ctx (%lld vs %lld)",
                        (long long)k->ne[1], (long long)v->ne[1]);
     attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .n_slots = ctx->n_threads};
     jb.slot_len = (k->ne[1] + 15) / 16 * 16;
     atomic_init(&jb.bad_thread, 0);
     jb.scratch = a5_scratch_get(ctx, sizeof(float) * (size_t)jb.slot_len * (size_t)jb.n_slots);
     if (!jb.scratch)
-        return a5_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
+        return pc_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
     a5_parallel(ctx, (int64_t)a->n_tokens * a->n_head, 1, attn_work, &jb);
     a5_scratch_put(ctx, jb.scratch);
     if (atomic_load(&jb.bad_thread))
-        return a5_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
+        return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
                        jb.n_slots);
     return BN_OK;
 }

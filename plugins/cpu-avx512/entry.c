@@ -12,7 +12,9 @@
 
 #include "a5_internal.h"
 
-bn_status a5_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) {
+const float *pc_f16_lut(const bn_backend_ctx *ctx) { return ctx->f16_table; }
+
+bn_status pc_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) {
     if (ctx) {
         va_list ap;
         va_start(ap, fmt);
@@ -78,7 +80,7 @@ static bn_status a5_init(const bn_services *svc, const bn_hw_info *hw, bn_backen
     ctx->has_vbmi = (isa & BN_ISA_AVX512VBMI) != 0;
     /* fp16 -> f32 for the scalar paths, every entry from the one bit-exact function */
     for (uint32_t h = 0; h < 65536; h++)
-        ctx->f16_table[h] = a5_f16_to_f32((uint16_t)h);
+        ctx->f16_table[h] = pc_f16_to_f32((uint16_t)h);
     *out = ctx;
     return BN_OK;
 }
@@ -204,7 +206,7 @@ static const bn_backend a5_backend = {
     .ffn_act = a5_ffn_act,
     .add = a5_add,
     .copy = a5_copy,
-    .encode = a5_encode,
+    .encode = pc_encode,
 };
 
 BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void);

@@ -58,15 +58,15 @@ A5_INLINE void dot4(int32_t type, const uint8_t *const rows[4], const float *x, 
 
 static void rows_typed(const f_job *jb, int32_t type, int64_t begin, int64_t end) {
     const bn_weight *w = jb->w;
-    int64_t n_tok = a5_n_rows(jb->x);
+    int64_t n_tok = pc_n_rows(jb->x);
     for (int64_t j = begin; j < end; j += 4) {
         const uint8_t *rows[4];
         for (int r = 0; r < 4; r++) /* a short last group repeats its last row */
             rows[r] = w->raw + (size_t)(j + r < end ? j + r : end - 1) * w->raw_row_bytes;
         for (int64_t t = 0; t < n_tok; t++) {
             float out[4];
-            dot4(type, rows, (const float *)a5_row(jb->x, t), w->n_cols, out);
-            float *y = (float *)a5_row(jb->y, t);
+            dot4(type, rows, (const float *)pc_row(jb->x, t), w->n_cols, out);
+            float *y = (float *)pc_row(jb->y, t);
             for (int r = 0; r < 4 && j + r < end; r++)
                 y[j + r] = out[r] * w->extra_scale;
         }
@@ -78,15 +78,15 @@ static void rows_q6_k(const f_job *jb, int64_t begin, int64_t end) {
     float v[BN_QK_K];
     for (int64_t j = begin; j < end; j++) {
         const uint8_t *row = w->raw + (size_t)j * w->raw_row_bytes;
-        for (int64_t t = 0; t < a5_n_rows(jb->x); t++) {
-            const float *x = (const float *)a5_row(jb->x, t);
+        for (int64_t t = 0; t < pc_n_rows(jb->x); t++) {
+            const float *x = (const float *)pc_row(jb->x, t);
             __m512 acc = _mm512_setzero_ps();
             for (int64_t b = 0; b < w->n_cols / BN_QK_K; b++) {
-                a5_decode_float_row(jb->ctx, w->type, row + b * 210, BN_QK_K, v);
+                pc_decode_float_row(jb->ctx, w->type, row + b * 210, BN_QK_K, v);
                 for (int i = 0; i < BN_QK_K; i += 16)
                     acc = _mm512_fmadd_ps(_mm512_loadu_ps(v + i), _mm512_loadu_ps(x + b * BN_QK_K + i), acc);
             }
-            ((float *)a5_row(jb->y, t))[j] = _mm512_reduce_add_ps(acc) * w->extra_scale;
+            ((float *)pc_row(jb->y, t))[j] = _mm512_reduce_add_ps(acc) * w->extra_scale;
         }
     }
 }
@@ -104,7 +104,7 @@ static void float_work(void *arg, int64_t begin, int64_t end, int thread_index) 
 
 bn_status a5_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x, bn_tensor *y) {
     if (x->type != BN_TYPE_F32)
-        return a5_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: %s weights need F32 activations", bn_type_name(w->type));
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: %s weights need F32 activations", bn_type_name(w->type));
     f_job jb = {.ctx = ctx, .w = w, .x = x, .y = y};
     a5_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, float_work, &jb);
     return BN_OK;

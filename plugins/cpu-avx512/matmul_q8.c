@@ -57,18 +57,18 @@ static void q8_rows(void *arg, int64_t begin, int64_t end, int thread_index) {
         const uint16_t *d = w->q8_d + j * nb;
         for (int64_t t = 0; t < jb->n_tok; t++) {
             float acc = dot_row(jb->ctx, wr, d, jb->q + t * w->n_cols, nb);
-            ((float *)a5_row(jb->y, jb->tok0 + t))[j] = acc * w->extra_scale / jb->s[t];
+            ((float *)pc_row(jb->y, jb->tok0 + t))[j] = acc * w->extra_scale / jb->s[t];
         }
     }
 }
 
 bn_status a5_matmul_q8(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                        const bn_tensor *x_scale, bn_tensor *y) {
-    int64_t n_tok = a5_n_rows(x), pass = n_tok < A5_TOK_PASS ? n_tok : A5_TOK_PASS;
+    int64_t n_tok = pc_n_rows(x), pass = n_tok < A5_TOK_PASS ? n_tok : A5_TOK_PASS;
     size_t qbytes = (size_t)(pass * w->n_cols + 63) / 64 * 64;
     uint8_t *base = a5_scratch_get(ctx, qbytes + sizeof(float) * (size_t)pass);
     if (!base)
-        return a5_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
+        return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
     int8_t *q = (int8_t *)base;
     float *s = (float *)(base + qbytes);
     q8_job jb = {.ctx = ctx, .w = w, .q = q, .s = s, .y = y};
@@ -76,10 +76,10 @@ bn_status a5_matmul_q8(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor 
         jb.tok0 = t0;
         jb.n_tok = n_tok - t0 < pass ? n_tok - t0 : pass;
         for (int64_t t = 0; t < jb.n_tok; t++) {
-            const char *xr = a5_row(x, t0 + t);
+            const char *xr = pc_row(x, t0 + t);
             if (x->type == BN_TYPE_I8) {
                 memcpy(q + t * w->n_cols, xr, (size_t)w->n_cols);
-                s[t] = *a5_row_scale(x_scale, x, t0 + t);
+                s[t] = *pc_row_scale(x_scale, x, t0 + t);
             } else {
                 s[t] = a5_quantize_row((const float *)xr, w->n_cols, q + t * w->n_cols);
             }

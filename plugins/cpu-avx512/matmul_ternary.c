@@ -75,10 +75,10 @@ static void run_rows(void *arg, int64_t begin, int64_t end, int thread_index) {
 
 bn_status a5_matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                             const bn_tensor *x_scale, bn_tensor *y) {
-    int64_t n_tok = a5_n_rows(x), pass = n_tok < A5_TOK_PASS ? n_tok : A5_TOK_PASS;
+    int64_t n_tok = pc_n_rows(x), pass = n_tok < A5_TOK_PASS ? n_tok : A5_TOK_PASS;
     uint8_t *base = a5_scratch_get(ctx, stage_bytes(w, pass));
     if (!base)
-        return a5_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
+        return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
     stage_buf sb;
     stage_layout(w, pass, base, &sb);
     a5_tjob jb = {.w = w, .qp = sb.qp, .nsumq = sb.nsumq, .nsumq_tot = sb.nsumq_tot, .s = sb.s, .y = y};
@@ -89,11 +89,11 @@ bn_status a5_matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_te
         jb.tok0 = t0;
         jb.n_tok = n_tok - t0 < pass ? n_tok - t0 : pass;
         for (int64_t t = 0; t < jb.n_tok; t++) {
-            const char *xr = a5_row(x, t0 + t);
+            const char *xr = pc_row(x, t0 + t);
             memset(sb.qtmp + w->n_cols, 0, (size_t)(w->k_pad - w->n_cols));
             if (x->type == BN_TYPE_I8) {
                 memcpy(sb.qtmp, xr, (size_t)w->n_cols);
-                sb.s[t] = *a5_row_scale(x_scale, x, t0 + t);
+                sb.s[t] = *pc_row_scale(x_scale, x, t0 + t);
             } else {
                 sb.s[t] = a5_quantize_row((const float *)xr, w->n_cols, sb.qtmp);
             }

@@ -55,16 +55,16 @@ void a5_scratch_put(bn_backend_ctx *ctx, void *p) {
 
 bn_status a5_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out) {
     if (!ctx || !out)
-        return a5_fail(ctx, BN_ERR_INVALID, "buffer_alloc: NULL argument");
+        return pc_fail(ctx, BN_ERR_INVALID, "buffer_alloc: NULL argument");
     *out = NULL;
     bn_buffer *b = a5_alloc(ctx, sizeof *b);
     if (!b)
-        return a5_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: out of memory");
+        return pc_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: out of memory");
     b->size = size;
     b->data = a5_alloc(ctx, size);
     if (!b->data) {
         a5_free(ctx, b);
-        return a5_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: cannot allocate %zu bytes", size);
+        return pc_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: cannot allocate %zu bytes", size);
     }
     *out = b;
     return BN_OK;
@@ -91,9 +91,9 @@ int a5_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf) {
 static bn_status check_range(bn_backend_ctx *ctx, const char *op, const bn_buffer *b, size_t offset,
                              const void *p, size_t n) {
     if (!b || (!p && n))
-        return a5_fail(ctx, BN_ERR_INVALID, "%s: NULL buffer or pointer", op);
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: NULL buffer or pointer", op);
     if (offset > b->size || n > b->size - offset)
-        return a5_fail(ctx, BN_ERR_INVALID, "%s: range [%zu, %zu + %zu) exceeds buffer of %zu bytes", op,
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: range [%zu, %zu + %zu) exceeds buffer of %zu bytes", op,
                         offset, offset, n, b->size);
     return BN_OK;
 }

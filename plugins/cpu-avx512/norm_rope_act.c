@@ -22,24 +22,24 @@ A5_INLINE __mmask16 tail_mask(int64_t left) {
 bn_status a5_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                       bn_tensor *dst) {
     bn_status st;
-    if ((st = a5_check(ctx, x, "rms_norm", "x", F32_ONLY)) != BN_OK ||
-        (st = a5_check(ctx, dst, "rms_norm", "dst", F32_ONLY)) != BN_OK)
+    if ((st = pc_check(ctx, x, "rms_norm", "x", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, dst, "rms_norm", "dst", F32_ONLY)) != BN_OK)
         return st;
-    if (!a5_same_shape(x, dst))
-        return a5_fail(ctx, BN_ERR_INVALID, "rms_norm: dst must have the shape of x");
+    if (!pc_same_shape(x, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "rms_norm: dst must have the shape of x");
     int64_t n = x->ne[0];
     const float *wv = NULL;
     if (weight) {
-        if ((st = a5_check(ctx, weight, "rms_norm", "weight", F32_ONLY)) != BN_OK)
+        if ((st = pc_check(ctx, weight, "rms_norm", "weight", F32_ONLY)) != BN_OK)
             return st;
-        if (weight->ne[0] != n || a5_n_rows(weight) != 1)
-            return a5_fail(ctx, BN_ERR_INVALID, "rms_norm: weight must be [%lld], got ne[0] = %lld",
+        if (weight->ne[0] != n || pc_n_rows(weight) != 1)
+            return pc_fail(ctx, BN_ERR_INVALID, "rms_norm: weight must be [%lld], got ne[0] = %lld",
                            (long long)n, (long long)weight->ne[0]);
         wv = weight->data;
     }
-    for (int64_t r = 0; r < a5_n_rows(x); r++) {
-        const float *xr = (const float *)a5_row(x, r);
-        float *yr = (float *)a5_row(dst, r);
+    for (int64_t r = 0; r < pc_n_rows(x); r++) {
+        const float *xr = (const float *)pc_row(x, r);
+        float *yr = (float *)pc_row(dst, r);
         __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
         for (int64_t i = 0; i < n; i += 16) {
             __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), xr + i);
@@ -90,23 +90,23 @@ static void rope_apply(bn_tensor *x, int64_t t, int norm, int half, int i0, int 
 bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args) {
     static const int32_t i32[] = {BN_TYPE_I32, -1};
     bn_status st;
-    if ((st = a5_check(ctx, x, "rope", "x", F32_ONLY)) != BN_OK ||
-        (st = a5_check(ctx, pos, "rope", "pos", i32)) != BN_OK)
+    if ((st = pc_check(ctx, x, "rope", "x", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, pos, "rope", "pos", i32)) != BN_OK)
         return st;
     if (!args)
-        return a5_fail(ctx, BN_ERR_INVALID, "rope: NULL args");
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: NULL args");
     int64_t head_dim = x->ne[0], n_tok = x->ne[2];
     int nd = args->n_dims;
-    if (x->ne[3] != 1 || pos->ne[0] != n_tok || a5_n_rows(pos) != 1)
-        return a5_fail(ctx, BN_ERR_INVALID, "rope: x must be [head_dim, n_head, n_tokens] and pos [n_tokens] "
+    if (x->ne[3] != 1 || pos->ne[0] != n_tok || pc_n_rows(pos) != 1)
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: x must be [head_dim, n_head, n_tokens] and pos [n_tokens] "
                        "(x ne[2] = %lld, pos ne[0] = %lld)", (long long)n_tok, (long long)pos->ne[0]);
     if (nd <= 0 || nd % 2 || nd > head_dim)
-        return a5_fail(ctx, BN_ERR_INVALID, "rope: n_dims %d must be even and in (0, head_dim = %lld]", nd,
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: n_dims %d must be even and in (0, head_dim = %lld]", nd,
                        (long long)head_dim);
     if (args->style != BN_ROPE_NORM && args->style != BN_ROPE_NEOX)
-        return a5_fail(ctx, BN_ERR_INVALID, "rope: unknown style %d", (int)args->style);
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: unknown style %d", (int)args->style);
     if (!(args->freq_base > 0.0f))
-        return a5_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
     int half = nd / 2, norm = args->style == BN_ROPE_NORM;
     float c[ROPE_CHUNK], s[ROPE_CHUNK];
     for (int64_t t = 0; t < n_tok; t++) {
@@ -128,15 +128,15 @@ bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const
 
 bn_status a5_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst) {
     bn_status st;
-    if ((st = a5_check(ctx, x, "softmax", "x", F32_ONLY)) != BN_OK ||
-        (st = a5_check(ctx, dst, "softmax", "dst", F32_ONLY)) != BN_OK)
+    if ((st = pc_check(ctx, x, "softmax", "x", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, dst, "softmax", "dst", F32_ONLY)) != BN_OK)
         return st;
-    if (!a5_same_shape(x, dst))
-        return a5_fail(ctx, BN_ERR_INVALID, "softmax: dst must have the shape of x");
+    if (!pc_same_shape(x, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "softmax: dst must have the shape of x");
     int64_t n = x->ne[0];
-    for (int64_t r = 0; r < a5_n_rows(x); r++) {
-        const float *xr = (const float *)a5_row(x, r);
-        float *yr = (float *)a5_row(dst, r);
+    for (int64_t r = 0; r < pc_n_rows(x); r++) {
+        const float *xr = (const float *)pc_row(x, r);
+        float *yr = (float *)pc_row(dst, r);
         double m = -INFINITY;
         for (int64_t i = 0; i < n; i++)
             m = fmax(m, (double)xr[i] * scale);
@@ -157,18 +157,18 @@ bn_status a5_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_te
 bn_status a5_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
                      bn_tensor *dst) {
     bn_status st;
-    if ((st = a5_check(ctx, gate, "ffn_act", "gate", F32_ONLY)) != BN_OK ||
-        (st = a5_check(ctx, up, "ffn_act", "up", F32_ONLY)) != BN_OK ||
-        (st = a5_check(ctx, dst, "ffn_act", "dst", F32_ONLY)) != BN_OK)
+    if ((st = pc_check(ctx, gate, "ffn_act", "gate", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, up, "ffn_act", "up", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, dst, "ffn_act", "dst", F32_ONLY)) != BN_OK)
         return st;
-    if (!a5_same_shape(gate, up) || !a5_same_shape(gate, dst))
-        return a5_fail(ctx, BN_ERR_INVALID, "ffn_act: gate, up and dst must have one shape");
+    if (!pc_same_shape(gate, up) || !pc_same_shape(gate, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: gate, up and dst must have one shape");
     if (act != BN_ACT_RELU2 && act != BN_ACT_SILU)
-        return a5_fail(ctx, BN_ERR_INVALID, "ffn_act: unknown activation %d", (int)act);
+        return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: unknown activation %d", (int)act);
     int64_t n = gate->ne[0];
-    for (int64_t r = 0; r < a5_n_rows(gate); r++) {
-        const float *g = (const float *)a5_row(gate, r), *u = (const float *)a5_row(up, r);
-        float *y = (float *)a5_row(dst, r);
+    for (int64_t r = 0; r < pc_n_rows(gate); r++) {
+        const float *g = (const float *)pc_row(gate, r), *u = (const float *)pc_row(up, r);
+        float *y = (float *)pc_row(dst, r);
         if (act == BN_ACT_SILU) {
             for (int64_t i = 0; i < n; i++)
                 y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
@@ -186,16 +186,16 @@ bn_status a5_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor
 
 bn_status a5_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst) {
     bn_status st;
-    if ((st = a5_check(ctx, a, "add", "a", F32_ONLY)) != BN_OK ||
-        (st = a5_check(ctx, b, "add", "b", F32_ONLY)) != BN_OK ||
-        (st = a5_check(ctx, dst, "add", "dst", F32_ONLY)) != BN_OK)
+    if ((st = pc_check(ctx, a, "add", "a", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, b, "add", "b", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, dst, "add", "dst", F32_ONLY)) != BN_OK)
         return st;
-    if (!a5_same_shape(a, b) || !a5_same_shape(a, dst))
-        return a5_fail(ctx, BN_ERR_INVALID, "add: a, b and dst must have one shape");
+    if (!pc_same_shape(a, b) || !pc_same_shape(a, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "add: a, b and dst must have one shape");
     int64_t n = a->ne[0];
-    for (int64_t r = 0; r < a5_n_rows(a); r++) {
-        const float *ar = (const float *)a5_row(a, r), *br = (const float *)a5_row(b, r);
-        float *y = (float *)a5_row(dst, r);
+    for (int64_t r = 0; r < pc_n_rows(a); r++) {
+        const float *ar = (const float *)pc_row(a, r), *br = (const float *)pc_row(b, r);
+        float *y = (float *)pc_row(dst, r);
         for (int64_t i = 0; i < n; i += 16) {
             __mmask16 k = tail_mask(n - i);
             _mm512_mask_storeu_ps(y + i, k,
@@ -208,17 +208,17 @@ bn_status a5_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn
 bn_status a5_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
     static const int32_t floats[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, -1};
     bn_status st;
-    if ((st = a5_check(ctx, src, "copy", "src", floats)) != BN_OK ||
-        (st = a5_check(ctx, dst, "copy", "dst", floats)) != BN_OK)
+    if ((st = pc_check(ctx, src, "copy", "src", floats)) != BN_OK ||
+        (st = pc_check(ctx, dst, "copy", "dst", floats)) != BN_OK)
         return st;
-    if (!a5_same_shape(src, dst))
-        return a5_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
+    if (!pc_same_shape(src, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
     /* every F16/BF16 value is exact in f32, so going through f32 rounds once */
-    for (int64_t r = 0; r < a5_n_rows(src); r++) {
-        const char *sr = a5_row(src, r);
-        char *dr = a5_row(dst, r);
+    for (int64_t r = 0; r < pc_n_rows(src); r++) {
+        const char *sr = pc_row(src, r);
+        char *dr = pc_row(dst, r);
         for (int64_t i = 0; i < src->ne[0]; i++)
-            a5_store(dst, dr, i, a5_load(ctx, src, sr, i));
+            pc_store(dst, dr, i, pc_load(ctx, src, sr, i));
     }
     return BN_OK;
 }

@@ -50,7 +50,7 @@ static void pack_row(bn_weight *w, int64_t r, const int8_t *t) {
 }
 
 static bn_status bad_code(bn_backend_ctx *ctx, const bn_weight *w, int64_t r, int64_t c) {
-    return a5_fail(ctx, BN_ERR_FORMAT,
+    return pc_fail(ctx, BN_ERR_FORMAT,
                    "tensor '%s' (%s): invalid 2-bit code 3 at row %lld, column %lld; ternary codes are 0, 1, 2",
                    w->name, bn_type_name(w->type), (long long)r, (long long)c);
 }
@@ -62,11 +62,11 @@ static bn_status repack_decoded(bn_backend_ctx *ctx, const uint8_t *data, bn_wei
     if (!t || (w->block_d && !d)) {
         a5_free(ctx, t);
         a5_free(ctx, d);
-        return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", w->name);
+        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", w->name);
     }
     bn_status st = BN_OK;
     for (int64_t r = 0; r < w->n_rows && st == BN_OK; r++) {
-        int64_t bad = a5_decode_ternary_row(w->type, data, w->n_cols, r, t, d);
+        int64_t bad = pc_decode_ternary_row(w->type, data, w->n_cols, r, t, d);
         if (bad >= 0) {
             st = bad_code(ctx, w, r, bad);
             break;
@@ -88,7 +88,7 @@ static bn_status repack_fast(bn_backend_ctx *ctx, const uint8_t *data, bn_weight
             if (w->type == BN_TYPE_TQ2_0) {
                 s = data + (size_t)(r * w->n_blk + b) * 66;
                 memcpy(u, s, A5_UNIT);
-                w->block_d[r * w->n_blk + b] = a5_f16_to_f32(a5_rd16(s + 64));
+                w->block_d[r * w->n_blk + b] = pc_f16_to_f32(pc_rd16(s + 64));
             } else {
                 s = data + (size_t)((r * w->n_cols + b * A5_BLK) / 4);
                 for (int i = 0; i < A5_UNIT; i++)
@@ -114,15 +114,15 @@ bn_status a5_repack_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, bn_we
     size_t bytes = (size_t)(w->rows_pad * w->n_blk * A5_UNIT);
     w->codes = a5_alloc(ctx, bytes);
     if (!w->codes)
-        return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory preparing %lld x %lld", w->name,
+        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory preparing %lld x %lld", w->name,
                        (long long)w->n_rows, (long long)w->n_cols);
     memset(w->codes, 0x55, bytes); /* padding: code 1, t = 0 */
     if (w->type == BN_TYPE_I2_S) {
-        w->tensor_scale = a5_rdf32(data + (size_t)(w->n_rows * w->n_cols / 4));
+        w->tensor_scale = pc_rdf32(data + (size_t)(w->n_rows * w->n_cols / 4));
     } else {
         w->block_d = a5_alloc(ctx, sizeof(float) * (size_t)(w->rows_pad * w->n_blk));
         if (!w->block_d)
-            return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", w->name);
+            return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", w->name);
         memset(w->block_d, 0, sizeof(float) * (size_t)(w->rows_pad * w->n_blk));
     }
     int fast = w->n_cols % A5_BLK == 0 && w->type != BN_TYPE_TQ1_0;

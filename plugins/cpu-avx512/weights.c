@@ -35,10 +35,10 @@ static bn_status prepare_q8_0(bn_backend_ctx *ctx, const bn_weight_src *src, bn_
     w->q8 = a5_alloc(ctx, (size_t)(w->n_rows * w->n_cols));
     w->q8_d = a5_alloc(ctx, sizeof(uint16_t) * (size_t)n_blocks);
     if (!w->q8 || !w->q8_d)
-        return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
+        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
     const uint8_t *p = src->data;
     for (int64_t b = 0; b < n_blocks; b++) {
-        w->q8_d[b] = a5_rd16(p + b * 34);
+        w->q8_d[b] = pc_rd16(p + b * 34);
         memcpy(w->q8 + b * BN_QK_Q8_0, p + b * 34 + 2, BN_QK_Q8_0);
     }
     return BN_OK;
@@ -46,56 +46,56 @@ static bn_status prepare_q8_0(bn_backend_ctx *ctx, const bn_weight_src *src, bn_
 
 static bn_status prepare_float(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
     if (w->kernel != BN_KERNEL_MAD)
-        return a5_fail(ctx, BN_ERR_UNSUPPORTED,
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
                        "tensor '%s': %s weights have no LUT kernel; use kernel auto or mad", w->name,
                        bn_type_name(w->type));
-    w->raw_row_bytes = a5_row_bytes(w->type, w->n_cols);
+    w->raw_row_bytes = pc_row_bytes(w->type, w->n_cols);
     if (w->type == BN_TYPE_Q8_0)
         return prepare_q8_0(ctx, src, w);
     w->raw = a5_alloc(ctx, src->size);
     if (!w->raw)
-        return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
+        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
     memcpy(w->raw, src->data, src->size);
     return BN_OK;
 }
 
 bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out) {
     if (!ctx || !src || !out)
-        return a5_fail(ctx, BN_ERR_INVALID, "weight_prepare: NULL argument");
+        return pc_fail(ctx, BN_ERR_INVALID, "weight_prepare: NULL argument");
     *out = NULL;
     const char *name = src->name ? src->name : "(unnamed)";
     int32_t type = src->type;
     if (type == BN_TYPE_TL1 || type == BN_TYPE_TL2)
-        return a5_fail(ctx, BN_ERR_UNSUPPORTED,
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
                        "tensor '%s': %s files are tiled for one model shape with a configuration the "
                        "file does not carry; convert the model to I2_S or TQ2_0",
                        name, bn_type_name(type));
     int ternary = type == BN_TYPE_I2_S || type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
     if (!ternary && !is_float_storage(type))
-        return a5_fail(ctx, BN_ERR_UNSUPPORTED, "tensor '%s': storage type %s (%d) is not supported",
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "tensor '%s': storage type %s (%d) is not supported",
                        name, bn_type_name(type), (int)type);
     if (src->kernel < BN_KERNEL_AUTO || src->kernel > BN_KERNEL_TL2)
-        return a5_fail(ctx, BN_ERR_INVALID, "tensor '%s': unknown kernel %d", name, (int)src->kernel);
+        return pc_fail(ctx, BN_ERR_INVALID, "tensor '%s': unknown kernel %d", name, (int)src->kernel);
     if (ternary && !A5_HAVE_LUT && (src->kernel == BN_KERNEL_TL1 || src->kernel == BN_KERNEL_TL2))
-        return a5_fail(ctx, BN_ERR_UNSUPPORTED,
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
                        "tensor '%s': cpu-avx512 has no %s (LUT) kernel yet; use kernel auto or mad", name,
                        src->kernel == BN_KERNEL_TL1 ? "TL1" : "TL2");
     uint64_t want = bn_storage_size(type, src->n_rows, src->n_cols);
     if (want == 0)
-        return a5_fail(ctx, BN_ERR_FORMAT, "tensor '%s': shape %lld x %lld does not fit type %s", name,
+        return pc_fail(ctx, BN_ERR_FORMAT, "tensor '%s': shape %lld x %lld does not fit type %s", name,
                        (long long)src->n_rows, (long long)src->n_cols, bn_type_name(type));
     if ((uint64_t)src->size != want || !src->data)
-        return a5_fail(ctx, BN_ERR_FORMAT,
+        return pc_fail(ctx, BN_ERR_FORMAT,
                        "tensor '%s': %zu bytes of data, but %s %lld x %lld takes %llu bytes", name,
                        src->size, bn_type_name(type), (long long)src->n_rows, (long long)src->n_cols,
                        (unsigned long long)want);
     if (ternary && src->n_cols > A5_MAX_TERNARY_COLS)
-        return a5_fail(ctx, BN_ERR_UNSUPPORTED,
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
                        "tensor '%s': %lld columns exceed the %lld an exact int32 sum allows", name,
                        (long long)src->n_cols, (long long)A5_MAX_TERNARY_COLS);
     bn_weight *w = a5_alloc(ctx, sizeof *w);
     if (!w)
-        return a5_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", name);
+        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", name);
     memset(w, 0, sizeof *w);
     strncpy(w->name, name, sizeof w->name - 1);
     w->type = type;
@@ -127,7 +127,7 @@ static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_
         for (int64_t c = 0; c < n; c++)
             out[c] = ctx->f16_table[d[c / BN_QK_Q8_0]] * (float)q[c];
     } else {
-        a5_decode_float_row(ctx, w->type, w->raw + (size_t)r * w->raw_row_bytes, n, out);
+        pc_decode_float_row(ctx, w->type, w->raw + (size_t)r * w->raw_row_bytes, n, out);
     }
     if (w->extra_scale != 1.0f)
         for (int64_t c = 0; c < n; c++)
@@ -137,12 +137,12 @@ static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_
 static bn_status check_dst(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *dst, const char *op) {
     static const int32_t f32[] = {BN_TYPE_F32, -1};
     if (!w)
-        return a5_fail(ctx, BN_ERR_INVALID, "%s: NULL weight", op);
-    bn_status st = a5_check(ctx, dst, op, "dst", f32);
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: NULL weight", op);
+    bn_status st = pc_check(ctx, dst, op, "dst", f32);
     if (st != BN_OK)
         return st;
     if (dst->ne[0] != w->n_cols)
-        return a5_fail(ctx, BN_ERR_INVALID, "%s: dst ne[0] = %lld, weight '%s' has %lld columns", op,
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: dst ne[0] = %lld, weight '%s' has %lld columns", op,
                        (long long)dst->ne[0], w->name, (long long)w->n_cols);
     return BN_OK;
 }
@@ -151,33 +151,33 @@ bn_status a5_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, b
     bn_status st = check_dst(ctx, w, dst, "dequantize");
     if (st != BN_OK)
         return st;
-    int64_t n = a5_n_rows(dst);
+    int64_t n = pc_n_rows(dst);
     if (row0 < 0 || row0 > w->n_rows || n > w->n_rows - row0)
-        return a5_fail(ctx, BN_ERR_INVALID, "dequantize: rows [%lld, %lld) outside weight '%s' of %lld rows",
+        return pc_fail(ctx, BN_ERR_INVALID, "dequantize: rows [%lld, %lld) outside weight '%s' of %lld rows",
                        (long long)row0, (long long)(row0 + n), w->name, (long long)w->n_rows);
     for (int64_t i = 0; i < n; i++)
-        weight_row_f32(ctx, w, row0 + i, (float *)a5_row(dst, i));
+        weight_row_f32(ctx, w, row0 + i, (float *)pc_row(dst, i));
     return BN_OK;
 }
 
 bn_status a5_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst) {
     static const int32_t i32[] = {BN_TYPE_I32, -1};
     bn_status st = check_dst(ctx, w, dst, "get_rows");
-    if (st != BN_OK || (st = a5_check(ctx, ids, "get_rows", "ids", i32)) != BN_OK)
+    if (st != BN_OK || (st = pc_check(ctx, ids, "get_rows", "ids", i32)) != BN_OK)
         return st;
     int64_t n = ids->ne[0];
-    if (ids->ne[1] != 1 || ids->ne[2] != 1 || ids->ne[3] != 1 || a5_n_rows(dst) != n)
-        return a5_fail(ctx, BN_ERR_INVALID, "get_rows: ids must be a vector of n entries and dst hold n rows "
-                       "(ids %lld, dst rows %lld)", (long long)n, (long long)a5_n_rows(dst));
+    if (ids->ne[1] != 1 || ids->ne[2] != 1 || ids->ne[3] != 1 || pc_n_rows(dst) != n)
+        return pc_fail(ctx, BN_ERR_INVALID, "get_rows: ids must be a vector of n entries and dst hold n rows "
+                       "(ids %lld, dst rows %lld)", (long long)n, (long long)pc_n_rows(dst));
     for (int64_t i = 0; i < n; i++) {
         int32_t id = *(const int32_t *)((const char *)ids->data + i * ids->nb[0]);
         if (id < 0 || id >= w->n_rows)
-            return a5_fail(ctx, BN_ERR_INVALID, "get_rows: id %d at index %lld outside weight '%s' of %lld rows",
+            return pc_fail(ctx, BN_ERR_INVALID, "get_rows: id %d at index %lld outside weight '%s' of %lld rows",
                            (int)id, (long long)i, w->name, (long long)w->n_rows);
     }
     for (int64_t i = 0; i < n; i++) {
         int32_t id = *(const int32_t *)((const char *)ids->data + i * ids->nb[0]);
-        weight_row_f32(ctx, w, id, (float *)a5_row(dst, i));
+        weight_row_f32(ctx, w, id, (float *)pc_row(dst, i));
     }
     return BN_OK;
 }

@@ -9,7 +9,9 @@
 
 #include "ref_internal.h"
 
-bn_status ref_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) {
+const float *pc_f16_lut(const bn_backend_ctx *ctx) { return ctx->f16_table; }
+
+bn_status pc_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) {
     if (ctx) {
         va_list ap;
         va_start(ap, fmt);
@@ -52,7 +54,7 @@ static bn_status ref_init(const bn_services *svc, const bn_hw_info *hw, bn_backe
     /* The table makes fp16 decoding cheap in the hot loops while every
      * entry still comes from the one bit-exact conversion function. */
     for (uint32_t h = 0; h < 65536; h++)
-        ctx->f16_table[h] = ref_f16_to_f32((uint16_t)h);
+        ctx->f16_table[h] = pc_f16_to_f32((uint16_t)h);
     *out = ctx;
     return BN_OK;
 }
@@ -170,7 +172,7 @@ static const bn_backend ref_backend = {
     .ffn_act = ref_ffn_act,
     .add = ref_add,
     .copy = ref_copy,
-    .encode = ref_encode,
+    .encode = pc_encode,
 };
 
 BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void);

@@ -49,7 +49,7 @@ static void ternary_row(const mm_job *jb, int64_t j) {
             if (w->block_d)
                 acc += w->block_d[j * w->blocks_per_row + sg] * (float)isum;
         }
-        char *yrow = ref_row(jb->y, jb->tok0 + t);
+        char *yrow = pc_row(jb->y, jb->tok0 + t);
         if (out_i32)
             ((int32_t *)yrow)[j] = total;
         else if (w->block_d)
@@ -66,7 +66,7 @@ static double dot_q8_0_f32(const bn_backend_ctx *ctx, const uint8_t *row, int64_
         double inner = 0.0;
         for (int i = 0; i < BN_QK_Q8_0; i++)
             inner += (double)(int8_t)blk[2 + i] * (double)x[b * BN_QK_Q8_0 + i];
-        acc += (double)ctx->f16_table[ref_rd16(blk)] * inner;
+        acc += (double)ctx->f16_table[pc_rd16(blk)] * inner;
     }
     return acc;
 }
@@ -78,7 +78,7 @@ static float dot_q8_0_i8(const bn_backend_ctx *ctx, const uint8_t *row, int64_t 
         int32_t isum = 0;
         for (int i = 0; i < BN_QK_Q8_0; i++)
             isum += (int8_t)blk[2 + i] * q[b * BN_QK_Q8_0 + i];
-        acc += ctx->f16_table[ref_rd16(blk)] * (float)isum;
+        acc += ctx->f16_table[pc_rd16(blk)] * (float)isum;
     }
     return acc;
 }
@@ -89,15 +89,15 @@ static double dot_float(const bn_backend_ctx *ctx, int32_t type, const uint8_t *
     switch (type) {
     case BN_TYPE_F32:
         for (int64_t i = 0; i < n; i++)
-            acc += (double)ref_rdf32(row + 4 * i) * (double)x[i];
+            acc += (double)pc_rdf32(row + 4 * i) * (double)x[i];
         break;
     case BN_TYPE_F16:
         for (int64_t i = 0; i < n; i++)
-            acc += (double)ctx->f16_table[ref_rd16(row + 2 * i)] * (double)x[i];
+            acc += (double)ctx->f16_table[pc_rd16(row + 2 * i)] * (double)x[i];
         break;
     case BN_TYPE_BF16:
         for (int64_t i = 0; i < n; i++)
-            acc += (double)ref_bf16_to_f32(ref_rd16(row + 2 * i)) * (double)x[i];
+            acc += (double)pc_bf16_to_f32(pc_rd16(row + 2 * i)) * (double)x[i];
         break;
     case BN_TYPE_Q8_0:
         acc = dot_q8_0_f32(ctx, row, n, x);
@@ -105,7 +105,7 @@ static double dot_float(const bn_backend_ctx *ctx, int32_t type, const uint8_t *
     case BN_TYPE_Q6_K:
         for (int64_t b = 0; b < n / BN_QK_K; b++) {
             float v[BN_QK_K];
-            ref_decode_float_row(ctx, type, row + b * 210, BN_QK_K, v);
+            pc_decode_float_row(ctx, type, row + b * 210, BN_QK_K, v);
             for (int i = 0; i < BN_QK_K; i++)
                 acc += (double)v[i] * (double)x[b * BN_QK_K + i];
         }
@@ -120,13 +120,13 @@ static void float_row(const mm_job *jb, int64_t j) {
     const bn_weight *w = jb->w;
     const uint8_t *row = w->raw + (size_t)j * w->raw_row_bytes;
     for (int64_t t = 0; t < jb->n_tok; t++) {
-        float *yrow = (float *)ref_row(jb->y, jb->tok0 + t);
+        float *yrow = (float *)pc_row(jb->y, jb->tok0 + t);
         if (jb->q) /* Q8_0 with I8 activations */
             yrow[j] = dot_q8_0_i8(jb->ctx, row, w->n_cols, jb->q + t * w->n_cols) * w->extra_scale /
                       jb->s[t];
         else
             yrow[j] = (float)dot_float(jb->ctx, w->type, row, w->n_cols,
-                                       (const float *)ref_row(jb->x, jb->tok0 + t)) *
+                                       (const float *)pc_row(jb->x, jb->tok0 + t)) *
                       w->extra_scale;
     }
 }
@@ -147,26 +147,26 @@ static bn_status check_args(bn_backend_ctx *ctx, const bn_weight *w, const bn_te
     static const int32_t xt[] = {BN_TYPE_F32, BN_TYPE_I8, -1}, yt[] = {BN_TYPE_F32, BN_TYPE_I32, -1};
     bn_status st;
     if (!w)
-        return ref_fail(ctx, BN_ERR_INVALID, "matmul: NULL weight");
-    if ((st = ref_check(ctx, x, "matmul", "x", xt)) != BN_OK ||
-        (st = ref_check(ctx, y, "matmul", "y", yt)) != BN_OK)
+        return pc_fail(ctx, BN_ERR_INVALID, "matmul: NULL weight");
+    if ((st = pc_check(ctx, x, "matmul", "x", xt)) != BN_OK ||
+        (st = pc_check(ctx, y, "matmul", "y", yt)) != BN_OK)
         return st;
-    if (x->ne[0] != w->n_cols || y->ne[0] != w->n_rows || ref_n_rows(x) != ref_n_rows(y))
-        return ref_fail(ctx, BN_ERR_INVALID,
+    if (x->ne[0] != w->n_cols || y->ne[0] != w->n_rows || pc_n_rows(x) != pc_n_rows(y))
+        return pc_fail(ctx, BN_ERR_INVALID,
                         "matmul: weight '%s' is %lld x %lld; x has ne[0] = %lld and %lld rows, y has "
                         "ne[0] = %lld and %lld rows",
                         w->name, (long long)w->n_rows, (long long)w->n_cols, (long long)x->ne[0],
-                        (long long)ref_n_rows(x), (long long)y->ne[0], (long long)ref_n_rows(y));
+                        (long long)pc_n_rows(x), (long long)y->ne[0], (long long)pc_n_rows(y));
     if (y->type == BN_TYPE_I32 && !is_ternary(w))
-        return ref_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)",
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)",
                         w->name, bn_type_name(w->type));
     if (x->type == BN_TYPE_I8) {
         if (!is_ternary(w) && w->type != BN_TYPE_Q8_0)
-            return ref_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I8 activations need ternary or Q8_0 weights "
+            return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I8 activations need ternary or Q8_0 weights "
                             "('%s' is %s)", w->name, bn_type_name(w->type));
         if (!x_scale)
-            return ref_fail(ctx, BN_ERR_INVALID, "matmul: I8 x needs x_scale");
-        return ref_check_row_scale(ctx, x_scale, x, "matmul");
+            return pc_fail(ctx, BN_ERR_INVALID, "matmul: I8 x needs x_scale");
+        return pc_check_row_scale(ctx, x_scale, x, "matmul");
     }
     return BN_OK;
 }
@@ -177,10 +177,10 @@ static void stage_tokens(const bn_weight *w, const bn_tensor *x, const bn_tensor
                          int8_t *q, float *s, int16_t *tables) {
     int64_t n = w->n_cols;
     for (int64_t t = 0; t < jb->n_tok; t++) {
-        const char *xr = ref_row(x, jb->tok0 + t);
+        const char *xr = pc_row(x, jb->tok0 + t);
         if (x->type == BN_TYPE_I8) {
             memcpy(q + t * n, xr, (size_t)n);
-            s[t] = *ref_row_scale(x_scale, x, jb->tok0 + t);
+            s[t] = *pc_row_scale(x_scale, x, jb->tok0 + t);
         } else {
             s[t] = ref_quantize_row((const float *)xr, n, q + t * n);
         }
@@ -199,7 +199,7 @@ bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x
     int need_q = is_ternary(w) || x->type == BN_TYPE_I8;
     mm_job jb = {.ctx = ctx, .w = w, .x = x, .y = y};
     jb.seg_entries = is_ternary(w) ? ref_lut_entries(w->kernel, w->seg_len) : 0;
-    int64_t n_tok = ref_n_rows(x), pass = n_tok < TOKENS_PER_PASS ? n_tok : TOKENS_PER_PASS;
+    int64_t n_tok = pc_n_rows(x), pass = n_tok < TOKENS_PER_PASS ? n_tok : TOKENS_PER_PASS;
     int8_t *q = NULL;
     float *s = NULL;
     int16_t *tables = NULL;
@@ -212,7 +212,7 @@ bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x
             ref_free(ctx, q);
             ref_free(ctx, s);
             ref_free(ctx, tables);
-            return ref_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
+            return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
         }
     }
     for (int64_t t0 = 0; t0 < n_tok; t0 += pass) {

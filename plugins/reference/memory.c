@@ -29,16 +29,16 @@ void ref_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn,
 
 bn_status ref_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out) {
     if (!ctx || !out)
-        return ref_fail(ctx, BN_ERR_INVALID, "buffer_alloc: NULL argument");
+        return pc_fail(ctx, BN_ERR_INVALID, "buffer_alloc: NULL argument");
     *out = NULL;
     bn_buffer *b = ref_alloc(ctx, sizeof *b);
     if (!b)
-        return ref_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: out of memory");
+        return pc_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: out of memory");
     b->size = size;
     b->data = ref_alloc(ctx, size);
     if (!b->data) {
         ref_free(ctx, b);
-        return ref_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: cannot allocate %zu bytes", size);
+        return pc_fail(ctx, BN_ERR_NOMEM, "buffer_alloc: cannot allocate %zu bytes", size);
     }
     *out = b;
     return BN_OK;
@@ -65,9 +65,9 @@ int ref_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf) {
 static bn_status check_range(bn_backend_ctx *ctx, const char *op, const bn_buffer *b, size_t offset,
                              const void *p, size_t n) {
     if (!b || (!p && n))
-        return ref_fail(ctx, BN_ERR_INVALID, "%s: NULL buffer or pointer", op);
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: NULL buffer or pointer", op);
     if (offset > b->size || n > b->size - offset)
-        return ref_fail(ctx, BN_ERR_INVALID, "%s: range [%zu, %zu + %zu) exceeds buffer of %zu bytes", op,
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: range [%zu, %zu + %zu) exceeds buffer of %zu bytes", op,
                         offset, offset, n, b->size);
     return BN_OK;
 }

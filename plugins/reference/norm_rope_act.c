@@ -16,24 +16,24 @@ static const int32_t F32_ONLY[] = {BN_TYPE_F32, -1};
 bn_status ref_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                        bn_tensor *dst) {
     bn_status st;
-    if ((st = ref_check(ctx, x, "rms_norm", "x", F32_ONLY)) != BN_OK ||
-        (st = ref_check(ctx, dst, "rms_norm", "dst", F32_ONLY)) != BN_OK)
+    if ((st = pc_check(ctx, x, "rms_norm", "x", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, dst, "rms_norm", "dst", F32_ONLY)) != BN_OK)
         return st;
-    if (!ref_same_shape(x, dst))
-        return ref_fail(ctx, BN_ERR_INVALID, "rms_norm: dst must have the shape of x");
+    if (!pc_same_shape(x, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "rms_norm: dst must have the shape of x");
     int64_t n = x->ne[0];
     const float *wv = NULL;
     if (weight) {
-        if ((st = ref_check(ctx, weight, "rms_norm", "weight", F32_ONLY)) != BN_OK)
+        if ((st = pc_check(ctx, weight, "rms_norm", "weight", F32_ONLY)) != BN_OK)
             return st;
-        if (weight->ne[0] != n || ref_n_rows(weight) != 1)
-            return ref_fail(ctx, BN_ERR_INVALID, "rms_norm: weight must be [%lld], got ne[0] = %lld",
+        if (weight->ne[0] != n || pc_n_rows(weight) != 1)
+            return pc_fail(ctx, BN_ERR_INVALID, "rms_norm: weight must be [%lld], got ne[0] = %lld",
                             (long long)n, (long long)weight->ne[0]);
         wv = weight->data;
     }
-    for (int64_t r = 0; r < ref_n_rows(x); r++) {
-        const float *xr = (const float *)ref_row(x, r);
-        float *yr = (float *)ref_row(dst, r);
+    for (int64_t r = 0; r < pc_n_rows(x); r++) {
+        const float *xr = (const float *)pc_row(x, r);
+        float *yr = (float *)pc_row(dst, r);
         double ss = 0.0;
         for (int64_t i = 0; i < n; i++)
             ss += (double)xr[i] * (double)xr[i];
@@ -47,23 +47,23 @@ bn_status ref_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor 
 bn_status ref_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args) {
     static const int32_t i32[] = {BN_TYPE_I32, -1};
     bn_status st;
-    if ((st = ref_check(ctx, x, "rope", "x", F32_ONLY)) != BN_OK ||
-        (st = ref_check(ctx, pos, "rope", "pos", i32)) != BN_OK)
+    if ((st = pc_check(ctx, x, "rope", "x", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, pos, "rope", "pos", i32)) != BN_OK)
         return st;
     if (!args)
-        return ref_fail(ctx, BN_ERR_INVALID, "rope: NULL args");
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: NULL args");
     int64_t head_dim = x->ne[0], n_head = x->ne[1], n_tok = x->ne[2];
     int nd = args->n_dims;
-    if (x->ne[3] != 1 || pos->ne[0] != n_tok || ref_n_rows(pos) != 1)
-        return ref_fail(ctx, BN_ERR_INVALID, "rope: x must be [head_dim, n_head, n_tokens] and pos [n_tokens] "
+    if (x->ne[3] != 1 || pos->ne[0] != n_tok || pc_n_rows(pos) != 1)
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: x must be [head_dim, n_head, n_tokens] and pos [n_tokens] "
                         "(x ne[2] = %lld, pos ne[0] = %lld)", (long long)n_tok, (long long)pos->ne[0]);
     if (nd <= 0 || nd % 2 || nd > head_dim)
-        return ref_fail(ctx, BN_ERR_INVALID, "rope: n_dims %d must be even and in (0, head_dim = %lld]", nd,
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: n_dims %d must be even and in (0, head_dim = %lld]", nd,
                         (long long)head_dim);
     if (args->style != BN_ROPE_NORM && args->style != BN_ROPE_NEOX)
-        return ref_fail(ctx, BN_ERR_INVALID, "rope: unknown style %d", (int)args->style);
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: unknown style %d", (int)args->style);
     if (!(args->freq_base > 0.0f))
-        return ref_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
+        return pc_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
     int half = nd / 2;
     int norm = args->style == BN_ROPE_NORM;
     for (int64_t t = 0; t < n_tok; t++) {
@@ -87,15 +87,15 @@ bn_status ref_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, cons
 
 bn_status ref_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst) {
     bn_status st;
-    if ((st = ref_check(ctx, x, "softmax", "x", F32_ONLY)) != BN_OK ||
-        (st = ref_check(ctx, dst, "softmax", "dst", F32_ONLY)) != BN_OK)
+    if ((st = pc_check(ctx, x, "softmax", "x", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, dst, "softmax", "dst", F32_ONLY)) != BN_OK)
         return st;
-    if (!ref_same_shape(x, dst))
-        return ref_fail(ctx, BN_ERR_INVALID, "softmax: dst must have the shape of x");
+    if (!pc_same_shape(x, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "softmax: dst must have the shape of x");
     int64_t n = x->ne[0];
-    for (int64_t r = 0; r < ref_n_rows(x); r++) {
-        const float *xr = (const float *)ref_row(x, r);
-        float *yr = (float *)ref_row(dst, r);
+    for (int64_t r = 0; r < pc_n_rows(x); r++) {
+        const float *xr = (const float *)pc_row(x, r);
+        float *yr = (float *)pc_row(dst, r);
         double m = -INFINITY;
         for (int64_t i = 0; i < n; i++)
             m = fmax(m, (double)xr[i] * scale);
@@ -116,17 +116,17 @@ bn_status ref_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_t
 bn_status ref_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
                       bn_tensor *dst) {
     bn_status st;
-    if ((st = ref_check(ctx, gate, "ffn_act", "gate", F32_ONLY)) != BN_OK ||
-        (st = ref_check(ctx, up, "ffn_act", "up", F32_ONLY)) != BN_OK ||
-        (st = ref_check(ctx, dst, "ffn_act", "dst", F32_ONLY)) != BN_OK)
+    if ((st = pc_check(ctx, gate, "ffn_act", "gate", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, up, "ffn_act", "up", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, dst, "ffn_act", "dst", F32_ONLY)) != BN_OK)
         return st;
-    if (!ref_same_shape(gate, up) || !ref_same_shape(gate, dst))
-        return ref_fail(ctx, BN_ERR_INVALID, "ffn_act: gate, up and dst must have one shape");
+    if (!pc_same_shape(gate, up) || !pc_same_shape(gate, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: gate, up and dst must have one shape");
     if (act != BN_ACT_RELU2 && act != BN_ACT_SILU)
-        return ref_fail(ctx, BN_ERR_INVALID, "ffn_act: unknown activation %d", (int)act);
-    for (int64_t r = 0; r < ref_n_rows(gate); r++) {
-        const float *g = (const float *)ref_row(gate, r), *u = (const float *)ref_row(up, r);
-        float *y = (float *)ref_row(dst, r);
+        return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: unknown activation %d", (int)act);
+    for (int64_t r = 0; r < pc_n_rows(gate); r++) {
+        const float *g = (const float *)pc_row(gate, r), *u = (const float *)pc_row(up, r);
+        float *y = (float *)pc_row(dst, r);
         for (int64_t i = 0; i < gate->ne[0]; i++) {
             double gi = g[i], a;
             if (act == BN_ACT_RELU2)
@@ -141,15 +141,15 @@ bn_status ref_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tenso
 
 bn_status ref_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst) {
     bn_status st;
-    if ((st = ref_check(ctx, a, "add", "a", F32_ONLY)) != BN_OK ||
-        (st = ref_check(ctx, b, "add", "b", F32_ONLY)) != BN_OK ||
-        (st = ref_check(ctx, dst, "add", "dst", F32_ONLY)) != BN_OK)
+    if ((st = pc_check(ctx, a, "add", "a", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, b, "add", "b", F32_ONLY)) != BN_OK ||
+        (st = pc_check(ctx, dst, "add", "dst", F32_ONLY)) != BN_OK)
         return st;
-    if (!ref_same_shape(a, b) || !ref_same_shape(a, dst))
-        return ref_fail(ctx, BN_ERR_INVALID, "add: a, b and dst must have one shape");
-    for (int64_t r = 0; r < ref_n_rows(a); r++) {
-        const float *ar = (const float *)ref_row(a, r), *br = (const float *)ref_row(b, r);
-        float *y = (float *)ref_row(dst, r);
+    if (!pc_same_shape(a, b) || !pc_same_shape(a, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "add: a, b and dst must have one shape");
+    for (int64_t r = 0; r < pc_n_rows(a); r++) {
+        const float *ar = (const float *)pc_row(a, r), *br = (const float *)pc_row(b, r);
+        float *y = (float *)pc_row(dst, r);
         for (int64_t i = 0; i < a->ne[0]; i++)
             y[i] = ar[i] + br[i];
     }
@@ -159,17 +159,17 @@ bn_status ref_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, b
 bn_status ref_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
     static const int32_t floats[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, -1};
     bn_status st;
-    if ((st = ref_check(ctx, src, "copy", "src", floats)) != BN_OK ||
-        (st = ref_check(ctx, dst, "copy", "dst", floats)) != BN_OK)
+    if ((st = pc_check(ctx, src, "copy", "src", floats)) != BN_OK ||
+        (st = pc_check(ctx, dst, "copy", "dst", floats)) != BN_OK)
         return st;
-    if (!ref_same_shape(src, dst))
-        return ref_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
+    if (!pc_same_shape(src, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
     /* every F16/BF16 value is exact in f32, so going through f32 rounds once */
-    for (int64_t r = 0; r < ref_n_rows(src); r++) {
-        const char *sr = ref_row(src, r);
-        char *dr = ref_row(dst, r);
+    for (int64_t r = 0; r < pc_n_rows(src); r++) {
+        const char *sr = pc_row(src, r);
+        char *dr = pc_row(dst, r);
         for (int64_t i = 0; i < src->ne[0]; i++)
-            ref_store(dst, dr, i, ref_load(ctx, src, sr, i));
+            pc_store(dst, dr, i, pc_load(ctx, src, sr, i));
     }
     return BN_OK;
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "bitnet/backend.h"
+#include "plugin_common.h"
 
 #if defined(__GNUC__)
 #define REF_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -28,7 +29,7 @@
 struct bn_backend_ctx {
     const bn_services *svc;
     int n_threads;          /* slots for per-thread scratch */
-    float f16_table[65536]; /* fp16 bits -> f32, built with ref_f16_to_f32 */
+    float f16_table[65536]; /* fp16 bits -> f32, built with pc_f16_to_f32 */
     char err[REF_ERR_LEN];
 };
 
@@ -61,9 +62,6 @@ struct bn_weight {
     size_t raw_row_bytes;
 };
 
-/* ---- entry.c ------------------------------------------------------------- */
-bn_status ref_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) REF_PRINTF(3, 4);
-
 /* ---- memory.c ------------------------------------------------------------ */
 void *ref_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
 void ref_free(bn_backend_ctx *ctx, void *p);
@@ -77,48 +75,7 @@ bn_status ref_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const v
 bn_status ref_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
 bn_status ref_synchronize(bn_backend_ctx *ctx);
 
-/* ---- tensor.c: validation and addressing of bn_tensor views -------------- */
-size_t ref_elem_size(int32_t type); /* 0 for non-element types */
-/* Checks data, type (one of `types`, terminated by -1), ne >= 1 and nb[0]. */
-bn_status ref_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
-                    const int32_t *types);
-int ref_same_shape(const bn_tensor *a, const bn_tensor *b);
-int64_t ref_n_rows(const bn_tensor *t); /* ne[1] * ne[2] * ne[3] */
-/* Address of row r (rows flattened over dims 1..3) and of element i of it. */
-char *ref_row(const bn_tensor *t, int64_t r);
-float ref_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i);
-void ref_store(const bn_tensor *t, char *row, int64_t i, float v);
-/* Pointer to the per-row scale of row r in `s`: either s has one entry per
- * row in ne[0] (other dims 1), or ne[0] == 1 and ne[1..3] match `rows_of`. */
-const float *ref_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r);
-bn_status ref_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
-                              const char *op);
-
-/* ---- formats.c ----------------------------------------------------------- */
-float ref_f16_to_f32(uint16_t h);
-uint16_t ref_f32_to_f16(float f);
-float ref_bf16_to_f32(uint16_t h);
-uint16_t ref_f32_to_bf16(float f);
-uint16_t ref_rd16(const uint8_t *p); /* little-endian loads / stores */
-float ref_rdf32(const uint8_t *p);
-void ref_wr16(uint8_t *p, uint16_t v);
-void ref_wrf32(uint8_t *p, float v);
-/* Bytes of one stored row of a row-blocked type (not I2_S). */
-size_t ref_row_bytes(int32_t type, int64_t n_cols);
-/* Decode one stored row of F32/F16/BF16/Q8_0/Q6_K into f32 (no extra scale). */
-void ref_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
-                          float *out);
-/* Decode row r of a ternary tensor (I2_S/TQ1_0/TQ2_0) into t[n_cols] in
- * {-1,0,1}; for TQ types also the row's block scales into d[n_cols/256].
- * Returns the column of an invalid code (2-bit code 3), or -1 when all fine. */
-int64_t ref_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
-                               int8_t *t, float *d);
-/* One TQ1_0 trit: digit n (0 = most significant) of stored byte b. */
-int ref_tq1_trit(uint8_t b, int n);
-
-/* ---- encode.c ------------------------------------------------------------ */
-bn_status ref_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
-                     int64_t n_cols, void *dst, size_t dst_size, size_t *written);
+/* tensor views, formats, encoders: plugins/common/plugin_common.h */
 
 /* ---- weights.c ----------------------------------------------------------- */
 bn_status ref_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out);

@@ -5,9 +5,9 @@
  */
 #include <string.h>
 
-#include "avx2_internal.h"
+#include "plugin_common.h"
 
-size_t ax_elem_size(int32_t type) {
+size_t pc_elem_size(int32_t type) {
     switch (type) {
     case BN_TYPE_F32: case BN_TYPE_I32: return 4;
     case BN_TYPE_F16: case BN_TYPE_BF16: case BN_TYPE_I16: return 2;
@@ -16,47 +16,47 @@ size_t ax_elem_size(int32_t type) {
     }
 }
 
-bn_status ax_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
+bn_status pc_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
                     const int32_t *types) {
     if (!t)
-        return ax_fail(ctx, BN_ERR_INVALID, "%s: %s is NULL", op, what);
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: %s is NULL", op, what);
     int ok = 0;
     for (const int32_t *p = types; *p >= 0; p++)
         ok |= t->type == *p;
     if (!ok)
-        return ax_fail(ctx, BN_ERR_INVALID, "%s: %s has unsupported type %s (%d)", op, what,
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: %s has unsupported type %s (%d)", op, what,
                         bn_type_name(t->type), (int)t->type);
     if (!t->data)
-        return ax_fail(ctx, BN_ERR_INVALID, "%s: %s has no data", op, what);
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: %s has no data", op, what);
     for (int i = 0; i < 4; i++)
         if (t->ne[i] < 1)
-            return ax_fail(ctx, BN_ERR_INVALID, "%s: %s has ne[%d] = %lld (must be >= 1)", op, what, i,
+            return pc_fail(ctx, BN_ERR_INVALID, "%s: %s has ne[%d] = %lld (must be >= 1)", op, what, i,
                             (long long)t->ne[i]);
-    if (t->nb[0] != (int64_t)ax_elem_size(t->type))
-        return ax_fail(ctx, BN_ERR_INVALID, "%s: %s has nb[0] = %lld, expected the element size %zu",
-                        op, what, (long long)t->nb[0], ax_elem_size(t->type));
+    if (t->nb[0] != (int64_t)pc_elem_size(t->type))
+        return pc_fail(ctx, BN_ERR_INVALID, "%s: %s has nb[0] = %lld, expected the element size %zu",
+                        op, what, (long long)t->nb[0], pc_elem_size(t->type));
     return BN_OK;
 }
 
-int ax_same_shape(const bn_tensor *a, const bn_tensor *b) {
+int pc_same_shape(const bn_tensor *a, const bn_tensor *b) {
     for (int i = 0; i < 4; i++)
         if (a->ne[i] != b->ne[i])
             return 0;
     return 1;
 }
 
-int64_t ax_n_rows(const bn_tensor *t) {
+int64_t pc_n_rows(const bn_tensor *t) {
     return t->ne[1] * t->ne[2] * t->ne[3];
 }
 
-char *ax_row(const bn_tensor *t, int64_t r) {
+char *pc_row(const bn_tensor *t, int64_t r) {
     int64_t i1 = r % t->ne[1];
     int64_t i2 = (r / t->ne[1]) % t->ne[2];
     int64_t i3 = r / (t->ne[1] * t->ne[2]);
     return (char *)t->data + i1 * t->nb[1] + i2 * t->nb[2] + i3 * t->nb[3];
 }
 
-float ax_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i) {
+float pc_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i) {
     switch (t->type) {
     case BN_TYPE_F32: {
         float v;
@@ -66,30 +66,30 @@ float ax_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, in
     case BN_TYPE_F16: {
         uint16_t h;
         memcpy(&h, row + 2 * i, 2);
-        return ctx->f16_table[h];
+        return pc_f16_lut(ctx)[h];
     }
     case BN_TYPE_BF16: {
         uint16_t h;
         memcpy(&h, row + 2 * i, 2);
-        return ax_bf16_to_f32(h);
+        return pc_bf16_to_f32(h);
     }
     default:
         return 0.0f;
     }
 }
 
-void ax_store(const bn_tensor *t, char *row, int64_t i, float v) {
+void pc_store(const bn_tensor *t, char *row, int64_t i, float v) {
     uint16_t h;
     switch (t->type) {
     case BN_TYPE_F32:
         memcpy(row + 4 * i, &v, 4);
         break;
     case BN_TYPE_F16:
-        h = ax_f32_to_f16(v);
+        h = pc_f32_to_f16(v);
         memcpy(row + 2 * i, &h, 2);
         break;
     case BN_TYPE_BF16:
-        h = ax_f32_to_bf16(v);
+        h = pc_f32_to_bf16(v);
         memcpy(row + 2 * i, &h, 2);
         break;
     default:
@@ -100,13 +100,13 @@ void ax_store(const bn_tensor *t, char *row, int64_t i, float v) {
 /* Per-row scales come in two shapes: a flat vector [n_rows] or a column
  * [1, ne1, ne2, ne3] next to the rows it scales. */
 static int scale_is_flat(const bn_tensor *s, const bn_tensor *rows_of) {
-    return s->ne[0] == ax_n_rows(rows_of) && s->ne[1] == 1 && s->ne[2] == 1 && s->ne[3] == 1;
+    return s->ne[0] == pc_n_rows(rows_of) && s->ne[1] == 1 && s->ne[2] == 1 && s->ne[3] == 1;
 }
 
-bn_status ax_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
+bn_status pc_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
                               const char *op) {
     static const int32_t f32[] = {BN_TYPE_F32, -1};
-    bn_status st = ax_check(ctx, s, op, "row scale tensor", f32);
+    bn_status st = pc_check(ctx, s, op, "row scale tensor", f32);
     if (st != BN_OK)
         return st;
     if (scale_is_flat(s, rows_of))
@@ -114,7 +114,7 @@ bn_status ax_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_t
     if (s->ne[0] == 1 && s->ne[1] == rows_of->ne[1] && s->ne[2] == rows_of->ne[2] &&
         s->ne[3] == rows_of->ne[3])
         return BN_OK;
-    return ax_fail(ctx, BN_ERR_INVALID,
+    return pc_fail(ctx, BN_ERR_INVALID,
                     "%s: row scale tensor [%lld, %lld, %lld, %lld] does not hold one value per row of "
                     "[%lld, %lld, %lld, %lld]",
                     op, (long long)s->ne[0], (long long)s->ne[1], (long long)s->ne[2],
@@ -122,8 +122,8 @@ bn_status ax_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_t
                     (long long)rows_of->ne[2], (long long)rows_of->ne[3]);
 }
 
-const float *ax_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r) {
+const float *pc_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r) {
     if (scale_is_flat(s, rows_of))
         return (const float *)((const char *)s->data + r * s->nb[0]);
-    return (const float *)ax_row(s, r);
+    return (const float *)pc_row(s, r);
 }

@@ -36,7 +36,7 @@
  */
 #include <string.h>
 
-#include "ref_internal.h"
+#include "plugin_common.h"
 
 static uint32_t f32_bits(float f) {
     uint32_t u;
@@ -50,7 +50,7 @@ static float bits_f32(uint32_t u) {
     return f;
 }
 
-float ref_f16_to_f32(uint16_t h) {
+float pc_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;
     uint32_t mant = h & 0x3ffu;
@@ -81,7 +81,7 @@ static uint32_t shift_rne(uint32_t v, int shift) {
     return r;
 }
 
-uint16_t ref_f32_to_f16(float f) {
+uint16_t pc_f32_to_f16(float f) {
     uint32_t x = f32_bits(f);
     uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
     uint32_t a = x & 0x7fffffffu;
@@ -103,11 +103,11 @@ uint16_t ref_f32_to_f16(float f) {
     return (uint16_t)(sign | shift_rne(m, (int)(126u - e)));
 }
 
-float ref_bf16_to_f32(uint16_t h) {
+float pc_bf16_to_f32(uint16_t h) {
     return bits_f32((uint32_t)h << 16);
 }
 
-uint16_t ref_f32_to_bf16(float f) {
+uint16_t pc_f32_to_bf16(float f) {
     uint32_t x = f32_bits(f);
     if ((x & 0x7fffffffu) > 0x7f800000u) /* NaN: truncate and force quiet */
         return (uint16_t)((x >> 16) | 0x40u);
@@ -115,27 +115,27 @@ uint16_t ref_f32_to_bf16(float f) {
     return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
-uint16_t ref_rd16(const uint8_t *p) {
+uint16_t pc_rd16(const uint8_t *p) {
     return (uint16_t)(p[0] | (p[1] << 8));
 }
 
-float ref_rdf32(const uint8_t *p) {
+float pc_rdf32(const uint8_t *p) {
     return bits_f32((uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
                     ((uint32_t)p[3] << 24));
 }
 
-void ref_wr16(uint8_t *p, uint16_t v) {
+void pc_wr16(uint8_t *p, uint16_t v) {
     p[0] = (uint8_t)(v & 0xff);
     p[1] = (uint8_t)(v >> 8);
 }
 
-void ref_wrf32(uint8_t *p, float v) {
+void pc_wrf32(uint8_t *p, float v) {
     uint32_t u = f32_bits(v);
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(u >> (8 * i));
 }
 
-size_t ref_row_bytes(int32_t type, int64_t n_cols) {
+size_t pc_row_bytes(int32_t type, int64_t n_cols) {
     int64_t be = bn_type_block_elems(type), bb = bn_type_block_bytes(type);
     if (be <= 0 || n_cols % be)
         return 0;
@@ -145,7 +145,7 @@ size_t ref_row_bytes(int32_t type, int64_t n_cols) {
 static void decode_q8_0(const bn_backend_ctx *ctx, const uint8_t *row, int64_t n, float *out) {
     for (int64_t b = 0; b < n / BN_QK_Q8_0; b++) {
         const uint8_t *blk = row + b * 34;
-        float d = ctx->f16_table[ref_rd16(blk)];
+        float d = pc_f16_lut(ctx)[pc_rd16(blk)];
         for (int i = 0; i < BN_QK_Q8_0; i++)
             out[b * BN_QK_Q8_0 + i] = d * (float)(int8_t)blk[2 + i];
     }
@@ -156,7 +156,7 @@ static void decode_q6_k(const bn_backend_ctx *ctx, const uint8_t *row, int64_t n
         const uint8_t *blk = row + b * 210;
         const uint8_t *ql = blk, *qh = blk + 128;
         const int8_t *sc = (const int8_t *)(blk + 192);
-        float d = ctx->f16_table[ref_rd16(blk + 208)];
+        float d = pc_f16_lut(ctx)[pc_rd16(blk + 208)];
         float *y = out + b * BN_QK_K;
         for (int half = 0; half < 2; half++) {
             for (int l = 0; l < 32; l++) {
@@ -174,20 +174,20 @@ static void decode_q6_k(const bn_backend_ctx *ctx, const uint8_t *row, int64_t n
     }
 }
 
-void ref_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
+void pc_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
                           float *out) {
     switch (type) {
     case BN_TYPE_F32:
         for (int64_t i = 0; i < n; i++)
-            out[i] = ref_rdf32(row + 4 * i);
+            out[i] = pc_rdf32(row + 4 * i);
         break;
     case BN_TYPE_F16:
         for (int64_t i = 0; i < n; i++)
-            out[i] = ctx->f16_table[ref_rd16(row + 2 * i)];
+            out[i] = pc_f16_lut(ctx)[pc_rd16(row + 2 * i)];
         break;
     case BN_TYPE_BF16:
         for (int64_t i = 0; i < n; i++)
-            out[i] = ref_bf16_to_f32(ref_rd16(row + 2 * i));
+            out[i] = pc_bf16_to_f32(pc_rd16(row + 2 * i));
         break;
     case BN_TYPE_Q8_0:
         decode_q8_0(ctx, row, n, out);
@@ -200,7 +200,7 @@ void ref_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t
     }
 }
 
-int ref_tq1_trit(uint8_t b, int n) {
+int pc_tq1_trit(uint8_t b, int n) {
     static const uint8_t pow3[5] = {1, 3, 9, 27, 81};
     uint8_t q = (uint8_t)(b * pow3[n]);
     return (q * 3) >> 8;
@@ -221,7 +221,7 @@ static void tq1_locate(int i, int *byte, int *digit) {
     }
 }
 
-int64_t ref_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
+int64_t pc_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
                                int8_t *t, float *d) {
     if (type == BN_TYPE_I2_S) {
         for (int64_t c = 0; c < n_cols; c++) {
@@ -242,7 +242,7 @@ int64_t ref_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols
         const uint8_t *blk = row + b * bb;
         int8_t *tb = t + b * BN_QK_K;
         if (type == BN_TYPE_TQ2_0) {
-            d[b] = ref_f16_to_f32(ref_rd16(blk + 64));
+            d[b] = pc_f16_to_f32(pc_rd16(blk + 64));
             for (int i = 0; i < BN_QK_K; i++) {
                 int code = (blk[32 * (i / 128) + i % 32] >> (2 * ((i % 128) / 32))) & 3;
                 if (code == 3)
@@ -250,11 +250,11 @@ int64_t ref_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols
                 tb[i] = (int8_t)(code - 1);
             }
         } else { /* TQ1_0: every byte decodes to digits 0..2, nothing invalid */
-            d[b] = ref_f16_to_f32(ref_rd16(blk + 52));
+            d[b] = pc_f16_to_f32(pc_rd16(blk + 52));
             for (int i = 0; i < BN_QK_K; i++) {
                 int byte, digit;
                 tq1_locate(i, &byte, &digit);
-                tb[i] = (int8_t)(ref_tq1_trit(blk[byte], digit) - 1);
+                tb[i] = (int8_t)(pc_tq1_trit(blk[byte], digit) - 1);
             }
         }
     }

@@ -16,7 +16,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "a5_internal.h"
+#include "plugin_common.h"
 
 /* t = clamp(round_half_even(w / den), -1, 1); NaN -> 0. */
 static int8_t ternarise(float w, float den) {
@@ -51,7 +51,7 @@ static void encode_i2s(const float *src, uint64_t n, float scale, uint8_t *dst) 
         int code = ternarise(src[g], den) + 1;
         dst[(g / BN_I2S_BLOCK) * 32 + j % 32] |= (uint8_t)(code << (6 - 2 * (int)(j / 32)));
     }
-    a5_wrf32(dst + n / 4, scale);
+    pc_wrf32(dst + n / 4, scale);
 }
 
 static void encode_tq2_block(const float *x, float den, uint16_t d, uint8_t *blk) {
@@ -60,7 +60,7 @@ static void encode_tq2_block(const float *x, float den, uint16_t d, uint8_t *blk
         int code = ternarise(x[i], den) + 1;
         blk[32 * (i / 128) + i % 32] |= (uint8_t)(code << (2 * ((i % 128) / 32)));
     }
-    a5_wr16(blk + 64, d);
+    pc_wr16(blk + 64, d);
 }
 
 /* One TQ1_0 byte from `count` codes (first most significant), padded with
@@ -89,7 +89,7 @@ static void encode_tq1_block(const float *x, float den, uint16_t d, uint8_t *blk
             codes[n] = ternarise(x[240 + m + 4 * n], den) + 1;
         blk[48 + m] = tq1_byte(codes, 4);
     }
-    a5_wr16(blk + 52, d);
+    pc_wr16(blk + 52, d);
 }
 
 static void encode_q8_0_block(const float *x, uint8_t *blk) {
@@ -97,7 +97,7 @@ static void encode_q8_0_block(const float *x, uint8_t *blk) {
     for (int i = 0; i < BN_QK_Q8_0; i++)
         amax = fmaxf(amax, fabsf(x[i]));
     float d = amax / 127.0f;
-    a5_wr16(blk, a5_f32_to_f16(d));
+    pc_wr16(blk, pc_f32_to_f16(d));
     for (int i = 0; i < BN_QK_Q8_0; i++) {
         float r = d > 0.0f ? nearbyintf(x[i] / d) : 0.0f;
         r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;
@@ -105,20 +105,20 @@ static void encode_q8_0_block(const float *x, uint8_t *blk) {
     }
 }
 
-bn_status a5_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
+bn_status pc_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
                      int64_t n_cols, void *dst, size_t dst_size, size_t *written) {
     if (written)
         *written = 0;
     if (!src || !dst)
-        return a5_fail(ctx, BN_ERR_INVALID, "encode: NULL src or dst");
+        return pc_fail(ctx, BN_ERR_INVALID, "encode: NULL src or dst");
     if (type == BN_TYPE_Q6_K || type == BN_TYPE_TL1 || type == BN_TYPE_TL2)
-        return a5_fail(ctx, BN_ERR_UNSUPPORTED, "encode: no encoder for %s", bn_type_name(type));
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "encode: no encoder for %s", bn_type_name(type));
     uint64_t size = bn_storage_size(type, n_rows, n_cols);
     if (size == 0)
-        return a5_fail(ctx, BN_ERR_INVALID, "encode: %lld x %lld does not fit type %s (%d)",
+        return pc_fail(ctx, BN_ERR_INVALID, "encode: %lld x %lld does not fit type %s (%d)",
                         (long long)n_rows, (long long)n_cols, bn_type_name(type), (int)type);
     if (dst_size < size)
-        return a5_fail(ctx, BN_ERR_INVALID, "encode: dst holds %zu bytes, %s %lld x %lld needs %llu",
+        return pc_fail(ctx, BN_ERR_INVALID, "encode: dst holds %zu bytes, %s %lld x %lld needs %llu",
                         dst_size, bn_type_name(type), (long long)n_rows, (long long)n_cols,
                         (unsigned long long)size);
     uint64_t n = (uint64_t)n_rows * (uint64_t)n_cols;
@@ -126,15 +126,15 @@ bn_status a5_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t
     switch (type) {
     case BN_TYPE_F32:
         for (uint64_t i = 0; i < n; i++)
-            a5_wrf32(out + 4 * i, src[i]);
+            pc_wrf32(out + 4 * i, src[i]);
         break;
     case BN_TYPE_F16:
         for (uint64_t i = 0; i < n; i++)
-            a5_wr16(out + 2 * i, a5_f32_to_f16(src[i]));
+            pc_wr16(out + 2 * i, pc_f32_to_f16(src[i]));
         break;
     case BN_TYPE_BF16:
         for (uint64_t i = 0; i < n; i++)
-            a5_wr16(out + 2 * i, a5_f32_to_bf16(src[i]));
+            pc_wr16(out + 2 * i, pc_f32_to_bf16(src[i]));
         break;
     case BN_TYPE_Q8_0:
         for (uint64_t b = 0; b < n / BN_QK_Q8_0; b++)
@@ -146,7 +146,7 @@ bn_status a5_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t
     case BN_TYPE_TQ1_0:
     case BN_TYPE_TQ2_0: {
         float scale = ternary_scale(src, n), den = fmaxf(scale, 1e-8f);
-        uint16_t d = a5_f32_to_f16(scale);
+        uint16_t d = pc_f32_to_f16(scale);
         int tq1 = type == BN_TYPE_TQ1_0;
         for (uint64_t b = 0; b < n / BN_QK_K; b++) {
             if (tq1)
@@ -157,7 +157,7 @@ bn_status a5_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t
         break;
     }
     default:
-        return a5_fail(ctx, BN_ERR_UNSUPPORTED, "encode: no encoder for %s (%d)", bn_type_name(type),
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "encode: no encoder for %s (%d)", bn_type_name(type),
                         (int)type);
     }
     if (written)

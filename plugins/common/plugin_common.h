@@ -1,0 +1,71 @@
+/*
+ * Code every CPU plugin compiles in unchanged: tensor-view checks and
+ * addressing, the number formats and storage decoders, and the encoders.
+ * Plugins share source, not binaries: each module compiles these files
+ * itself (hidden symbols), so a plugin still needs only bitnet/backend.h at
+ * run time. A plugin using them defines pc_fail and pc_f16_lut.
+ */
+#ifndef BITNET_PLUGIN_COMMON_H
+#define BITNET_PLUGIN_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bitnet/backend.h"
+
+#if defined(__GNUC__)
+#define PC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PC_PRINTF(a, b)
+#endif
+
+/* ---- defined by each plugin ---------------------------------------------- */
+/* Record an error message on the context and return st. */
+bn_status pc_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) PC_PRINTF(3, 4);
+/* The context's table of all 65536 fp16 values as f32. */
+const float *pc_f16_lut(const bn_backend_ctx *ctx);
+
+/* ---- common/tensor.c: validation and addressing of bn_tensor views -------------- */
+size_t pc_elem_size(int32_t type); /* 0 for non-element types */
+/* Checks data, type (one of `types`, terminated by -1), ne >= 1 and nb[0]. */
+bn_status pc_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
+                    const int32_t *types);
+int pc_same_shape(const bn_tensor *a, const bn_tensor *b);
+int64_t pc_n_rows(const bn_tensor *t); /* ne[1] * ne[2] * ne[3] */
+/* Address of row r (rows flattened over dims 1..3) and of element i of it. */
+char *pc_row(const bn_tensor *t, int64_t r);
+float pc_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i);
+void pc_store(const bn_tensor *t, char *row, int64_t i, float v);
+/* Pointer to the per-row scale of row r in `s`: either s has one entry per
+ * row in ne[0] (other dims 1), or ne[0] == 1 and ne[1..3] match `rows_of`. */
+const float *pc_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t r);
+bn_status pc_check_row_scale(bn_backend_ctx *ctx, const bn_tensor *s, const bn_tensor *rows_of,
+                              const char *op);
+
+/* ---- common/formats.c ----------------------------------------------------------- */
+float pc_f16_to_f32(uint16_t h);
+uint16_t pc_f32_to_f16(float f);
+float pc_bf16_to_f32(uint16_t h);
+uint16_t pc_f32_to_bf16(float f);
+uint16_t pc_rd16(const uint8_t *p); /* little-endian loads / stores */
+float pc_rdf32(const uint8_t *p);
+void pc_wr16(uint8_t *p, uint16_t v);
+void pc_wrf32(uint8_t *p, float v);
+/* Bytes of one stored row of a row-blocked type (not I2_S). */
+size_t pc_row_bytes(int32_t type, int64_t n_cols);
+/* Decode one stored row of F32/F16/BF16/Q8_0/Q6_K into f32 (no extra scale). */
+void pc_decode_float_row(const bn_backend_ctx *ctx, int32_t type, const uint8_t *row, int64_t n,
+                          float *out);
+/* Decode row r of a ternary tensor (I2_S/TQ1_0/TQ2_0) into t[n_cols] in
+ * {-1,0,1}; for TQ types also the row's block scales into d[n_cols/256].
+ * Returns the column of an invalid code (2-bit code 3), or -1 when all fine. */
+int64_t pc_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols, int64_t r,
+                               int8_t *t, float *d);
+/* One TQ1_0 trit: digit n (0 = most significant) of stored byte b. */
+int pc_tq1_trit(uint8_t b, int n);
+
+/* ---- common/encode.c ------------------------------------------------------------ */
+bn_status pc_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
+                     int64_t n_cols, void *dst, size_t dst_size, size_t *written);
+
+#endif
