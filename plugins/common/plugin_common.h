@@ -32,8 +32,15 @@ bn_status pc_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, cons
                     const int32_t *types);
 int pc_same_shape(const bn_tensor *a, const bn_tensor *b);
 int64_t pc_n_rows(const bn_tensor *t); /* ne[1] * ne[2] * ne[3] */
-/* Address of row r (rows flattened over dims 1..3) and of element i of it. */
-char *pc_row(const bn_tensor *t, int64_t r);
+/* Row r of a tensor seen as ne[1]*ne[2]*ne[3] rows, and element i of it. Inline with a
+ * division-free path for the common 2-D case: kernels call it per output
+ * element group, where three 64-bit divisions showed up as 8% of a prompt. */
+static inline char *pc_row(const bn_tensor *t, int64_t r) {
+    if (t->ne[2] == 1 && t->ne[3] == 1)
+        return (char *)t->data + r * t->nb[1];
+    int64_t i1 = r % t->ne[1], i2 = (r / t->ne[1]) % t->ne[2], i3 = r / (t->ne[1] * t->ne[2]);
+    return (char *)t->data + i1 * t->nb[1] + i2 * t->nb[2] + i3 * t->nb[3];
+}
 float pc_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i);
 void pc_store(const bn_tensor *t, char *row, int64_t i, float v);
 /* Pointer to the per-row scale of row r in `s`: either s has one entry per

@@ -49,13 +49,6 @@ int64_t pc_n_rows(const bn_tensor *t) {
     return t->ne[1] * t->ne[2] * t->ne[3];
 }
 
-char *pc_row(const bn_tensor *t, int64_t r) {
-    int64_t i1 = r % t->ne[1];
-    int64_t i2 = (r / t->ne[1]) % t->ne[2];
-    int64_t i3 = r / (t->ne[1] * t->ne[2]);
-    return (char *)t->data + i1 * t->nb[1] + i2 * t->nb[2] + i3 * t->nb[3];
-}
-
 float pc_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, int64_t i) {
     switch (t->type) {
     case BN_TYPE_F32: {

@@ -3,29 +3,36 @@
  * position pos0 + t) of head h, with kv head g = h / (n_head / n_head_kv),
  *   s_j = scale * (q . k_j)         for cache positions j in [0, pos0 + t]
  *   out = sum_j softmax(s)_j * v_j
- * Dots and the weighted sum of V rows are f32 FMA vectors over head_dim
- * (F16 caches converted with vcvtph2ps); exp is libm expf. Work is split
- * over (token, head) pairs; each pool thread uses its own slot of scores
- * in the context's scratch.
+ * One work item is a token and up to four query heads sharing a kv head,
+ * so each K and V row is loaded (and converted from F16) once for all of
+ * them. Scores come four keys x four heads at a time: sixteen FMA chains
+ * reduced together by one transposing add tree instead of sixteen
+ * horizontal sums. exp is a vector polynomial (a5_exp). The weighted sum
+ * of V rows runs over head_dim in chunks of four vectors per head.
  */
 #include <immintrin.h>
 #include <math.h>
 #include <stdatomic.h>
 
 #include "a5_internal.h"
+#include "a5_vecmath.h"
+
+#define HEADS_MAX 4 /* query heads per work item */
+#define KEYS 4      /* keys per score tile */
+#define DV 4        /* head_dim vectors per output chunk */
 
 typedef struct attn_job {
     const bn_tensor *q, *k, *v;
     bn_tensor *out;
     const bn_attn_args *a;
-    float *scratch; /* n_slots * n_ctx scores */
+    float *scratch; /* n_slots * HEADS_MAX * slot_len scores */
     int64_t slot_len;
-    int n_slots;
+    int n_slots, heads_per_item, items_per_group;
     atomic_int bad_thread;
 } attn_job;
 
 A5_INLINE __mmask16 tail_mask(int64_t left) {
-    return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+    return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
 }
 
 A5_INLINE __m512 load_kv(const bn_tensor *t, const char *row, int64_t d, __mmask16 m) {
@@ -38,47 +45,121 @@ static const char *kv_row(const bn_tensor *t, int64_t pos, int64_t head) {
     return (const char *)t->data + pos * t->nb[1] + head * t->nb[2];
 }
 
-#define MAX_HD_VEC 32 /* head_dim up to 512 keeps the accumulator in registers/stack */
+/* Lane i of the result = sum of the lanes of v[i]. */
+A5_INLINE __m512 hsum16(const __m512 v[16]) {
+    __m512 a[8], b[4], c[2];
+    for (int i = 0; i < 8; i++)
+        a[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 4; i++) {
+        __m512d x = _mm512_castps_pd(a[2 * i]), y = _mm512_castps_pd(a[2 * i + 1]);
+        b[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+    }
+    for (int i = 0; i < 2; i++)
+        c[i] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                             _mm512_shuffle_f32x4(b[2 * i], b[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
 
-static void attend_one(attn_job *jb, int64_t t, int64_t h, float *scores) {
+/* scores[r * stride + j] = scale * q_r . k_j for j in [0, n_keys). */
+static void score_keys(const attn_job *jb, const float *const *qv, int nh, int64_t g, int64_t n_keys,
+                       float *scores, int64_t stride) {
     const bn_attn_args *a = jb->a;
-    int64_t hd = a->head_dim, g = h / (a->n_head / a->n_head_kv), n_keys = a->pos0 + t + 1;
-    const float *qv = (const float *)((const char *)jb->q->data + h * jb->q->nb[1] + t * jb->q->nb[2]);
-    float *o = (float *)((char *)jb->out->data + h * jb->out->nb[1] + t * jb->out->nb[2]);
-    float m = -INFINITY;
-    for (int64_t j = 0; j < n_keys; j++) {
-        const char *kr = kv_row(jb->k, j, g);
-        __m512 acc = _mm512_setzero_ps();
-        for (int64_t d = 0; d < hd; d += 16) {
-            __mmask16 k = tail_mask(hd - d);
-            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, qv + d), load_kv(jb->k, kr, d, k), acc);
-        }
-        scores[j] = _mm512_reduce_add_ps(acc) * a->scale;
-        m = fmaxf(m, scores[j]);
-    }
-    float sum = 0.0f;
-    for (int64_t j = 0; j < n_keys; j++) {
-        scores[j] = expf(scores[j] - m);
-        sum += scores[j];
-    }
-    for (int64_t d0 = 0; d0 < hd; d0 += 16 * MAX_HD_VEC) {
-        int64_t len = hd - d0 < 16 * MAX_HD_VEC ? hd - d0 : 16 * MAX_HD_VEC;
-        __m512 acc[MAX_HD_VEC];
-        int nv = (int)((len + 15) / 16);
-        for (int i = 0; i < nv; i++)
+    const int64_t hd = a->head_dim;
+    for (int64_t j0 = 0; j0 < n_keys; j0 += KEYS) {
+        int nk = n_keys - j0 < KEYS ? (int)(n_keys - j0) : KEYS;
+        const char *kr[KEYS];
+        for (int kk = 0; kk < KEYS; kk++)
+            kr[kk] = kv_row(jb->k, j0 + (kk < nk ? kk : 0), g);
+        __m512 acc[16];
+        for (int i = 0; i < 16; i++)
             acc[i] = _mm512_setzero_ps();
-        for (int64_t j = 0; j < n_keys; j++) {
-            const char *vr = kv_row(jb->v, j, g);
-            __m512 p = _mm512_set1_ps(scores[j]);
-            for (int i = 0; i < nv; i++) {
-                __mmask16 k = tail_mask(len - 16 * i);
-                acc[i] = _mm512_fmadd_ps(p, load_kv(jb->v, vr, d0 + 16 * i, k), acc[i]);
+        for (int64_t d = 0; d < hd; d += 16) {
+            __mmask16 m = tail_mask(hd - d);
+            __m512 kv[KEYS];
+            for (int kk = 0; kk < KEYS; kk++)
+                kv[kk] = load_kv(jb->k, kr[kk], d, m);
+            for (int r = 0; r < nh; r++) {
+                __m512 q = _mm512_maskz_loadu_ps(m, qv[r] + d);
+                for (int kk = 0; kk < KEYS; kk++)
+                    acc[r * KEYS + kk] = _mm512_fmadd_ps(q, kv[kk], acc[r * KEYS + kk]);
             }
         }
-        __m512 inv = _mm512_set1_ps(1.0f / sum);
-        for (int i = 0; i < nv; i++)
-            _mm512_mask_storeu_ps(o + d0 + 16 * i, tail_mask(len - 16 * i), _mm512_mul_ps(acc[i], inv));
+        float sums[16];
+        _mm512_storeu_ps(sums, _mm512_mul_ps(hsum16(acc), _mm512_set1_ps(a->scale)));
+        for (int r = 0; r < nh; r++)
+            for (int kk = 0; kk < nk; kk++)
+                scores[r * stride + j0 + kk] = sums[r * KEYS + kk];
     }
+}
+
+/* scores <- exp(scores - max), returns their sum. */
+static float softmax_numerators(float *scores, int64_t n) {
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (int64_t j = 0; j < n; j += 16)
+        mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(mx, tail_mask(n - j), scores + j));
+    __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), sum = _mm512_setzero_ps();
+    for (int64_t j = 0; j < n; j += 16) {
+        __mmask16 k = tail_mask(n - j);
+        __m512 e = a5_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, scores + j), m));
+        _mm512_mask_storeu_ps(scores + j, k, e);
+        sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(k, e));
+    }
+    return _mm512_reduce_add_ps(sum);
+}
+
+/* out_r = (sum_j p_r[j] v_j) / total_r over head_dim chunks of DV vectors. */
+static void weigh_values(const attn_job *jb, float *const *out, int nh, int64_t g, int64_t n_keys,
+                         const float *p, int64_t stride, const float *total) {
+    const int64_t hd = jb->a->head_dim;
+    for (int64_t d0 = 0; d0 < hd; d0 += 16 * DV) {
+        __mmask16 m[DV];
+        for (int i = 0; i < DV; i++)
+            m[i] = tail_mask(hd - d0 - 16 * i);
+        __m512 acc[HEADS_MAX][DV];
+        for (int r = 0; r < HEADS_MAX; r++)
+            for (int i = 0; i < DV; i++)
+                acc[r][i] = _mm512_setzero_ps();
+        for (int64_t j = 0; j < n_keys; j++) {
+            const char *vr = kv_row(jb->v, j, g);
+            __m512 vv[DV];
+            for (int i = 0; i < DV; i++)
+                vv[i] = load_kv(jb->v, vr, d0 + 16 * i, m[i]);
+            for (int r = 0; r < nh; r++) {
+                __m512 pj = _mm512_set1_ps(p[r * stride + j]);
+                for (int i = 0; i < DV; i++)
+                    acc[r][i] = _mm512_fmadd_ps(pj, vv[i], acc[r][i]);
+            }
+        }
+        for (int r = 0; r < nh; r++) {
+            __m512 inv = _mm512_set1_ps(1.0f / total[r]);
+            for (int i = 0; i < DV; i++)
+                if (m[i])
+                    _mm512_mask_storeu_ps(out[r] + d0 + 16 * i, m[i], _mm512_mul_ps(acc[r][i], inv));
+        }
+    }
+}
+
+/* Item = (token, kv head, chunk of query heads in its group). */
+static void attend_item(attn_job *jb, int64_t item, float *scores) {
+    const bn_attn_args *a = jb->a;
+    const int64_t per_tok = (int64_t)a->n_head_kv * jb->items_per_group;
+    const int64_t t = item / per_tok, g = (item % per_tok) / jb->items_per_group;
+    const int group = a->n_head / a->n_head_kv, hpi = jb->heads_per_item;
+    const int64_t h0 = g * group + (item % jb->items_per_group) * hpi;
+    const int nh = (int)(g * group + group - h0 < hpi ? g * group + group - h0 : hpi);
+    const int64_t n_keys = a->pos0 + t + 1;
+    const float *qv[HEADS_MAX];
+    float *o[HEADS_MAX], total[HEADS_MAX];
+    for (int r = 0; r < HEADS_MAX; r++) {
+        int64_t h = h0 + (r < nh ? r : 0);
+        qv[r] = (const float *)((const char *)jb->q->data + h * jb->q->nb[1] + t * jb->q->nb[2]);
+        o[r] = (float *)((char *)jb->out->data + h * jb->out->nb[1] + t * jb->out->nb[2]);
+    }
+    score_keys(jb, qv, nh, g, n_keys, scores, jb->slot_len);
+    for (int r = 0; r < nh; r++)
+        total[r] = softmax_numerators(scores + r * jb->slot_len, n_keys);
+    weigh_values(jb, o, nh, g, n_keys, scores, jb->slot_len, total);
 }
 
 static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
@@ -87,9 +168,9 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
         atomic_store(&jb->bad_thread, 1);
         return;
     }
-    float *scores = jb->scratch + (int64_t)thread_index * jb->slot_len;
+    float *scores = jb->scratch + (int64_t)thread_index * HEADS_MAX * jb->slot_len;
     for (int64_t i = begin; i < end; i++)
-        attend_one(jb, i / jb->a->n_head, i % jb->a->n_head, scores);
+        attend_item(jb, i, scores);
 }
 
 static bn_status check_kv(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
@@ -141,11 +222,20 @@ bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor 
                        (long long)k->ne[1], (long long)v->ne[1]);
     attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .n_slots = ctx->n_threads};
     jb.slot_len = (k->ne[1] + 15) / 16 * 16;
+    /* Fewer heads per item when there are too few items to keep every
+     * thread busy (decode: one token). */
+    const int group = a->n_head / a->n_head_kv;
+    jb.heads_per_item = group < HEADS_MAX ? group : HEADS_MAX;
+    while (jb.heads_per_item > 1 &&
+           (int64_t)a->n_tokens * a->n_head_kv * ((group + jb.heads_per_item - 1) / jb.heads_per_item) <
+               4 * (int64_t)ctx->n_threads)
+        jb.heads_per_item /= 2;
+    jb.items_per_group = (group + jb.heads_per_item - 1) / jb.heads_per_item;
     atomic_init(&jb.bad_thread, 0);
-    jb.scratch = a5_scratch_get(ctx, sizeof(float) * (size_t)jb.slot_len * (size_t)jb.n_slots);
+    jb.scratch = a5_scratch_get(ctx, sizeof(float) * HEADS_MAX * (size_t)jb.slot_len * (size_t)jb.n_slots);
     if (!jb.scratch)
         return pc_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
-    a5_parallel(ctx, (int64_t)a->n_tokens * a->n_head, 1, attn_work, &jb);
+    a5_parallel(ctx, (int64_t)a->n_tokens * a->n_head_kv * jb.items_per_group, 1, attn_work, &jb);
     a5_scratch_put(ctx, jb.scratch);
     if (atomic_load(&jb.bad_thread))
         return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
