@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <bitnet/gguf.h>
 
@@ -165,6 +166,11 @@ int bn_cmd_bench(int argc, char **argv) {
         if (hp->tied_embeddings || strcmp(t->name, "token_embd.weight"))
             bytes_per_token += t->size;
     }
+    /* Peak resident memory so far: load plus the runs, before the bandwidth
+     * probe allocates its own buffer. Linux reports ru_maxrss in KiB. */
+    struct rusage ru;
+    double peak_rss = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss * 1024.0 : 0;
+    double file_bytes = (double)bn_gguf_file_size(g);
     double bw = 0;
     if (probe_bw && n_gen && bn_engine_read_bandwidth(h.engine, &bw) != BN_OK)
         bn_cli_error("bandwidth probe (figures without it)");
@@ -184,11 +190,13 @@ int bn_cmd_bench(int argc, char **argv) {
             printf("  {\"model\": \"%s\", \"arch\": \"%s\", \"size_bytes\": %llu, \"backend\": \"%s\", \"threads\": %d, "
                    "\"cpu\": \"%s\", \"commit\": \"%s\", \"test\": \"%s%d\", \"n_tokens\": %d, \"repetitions\": %d, "
                    "\"avg_ts\": %.3f, \"stddev_ts\": %.3f, \"weight_bytes_per_token\": %llu, "
-                   "\"read_bandwidth_gbs\": %.3f, \"roofline_ts\": %.3f, \"roofline_pct\": %.1f}%s\n",
+                   "\"read_bandwidth_gbs\": %.3f, \"roofline_ts\": %.3f, \"roofline_pct\": %.1f, "
+                   "\"load_s\": %.3f, \"peak_rss_bytes\": %.0f, \"file_bytes\": %.0f}%s\n",
                    json_str(h.model_path, jpath, sizeof jpath), hp->arch_name, (unsigned long long)p->weight_total,
                    bn_model_backend_name(h.model), threads, json_str(cpu, jcpu, sizeof jcpu), BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd,
                    (unsigned long long)bytes_per_token, bw / 1e9, roof,
-                   res[i].test[0] == 't' && roof > 0 ? 100.0 * res[i].mean / roof : 0.0, i + 1 < n_res ? "," : "");
+                   res[i].test[0] == 't' && roof > 0 ? 100.0 * res[i].mean / roof : 0.0, h.load_seconds, peak_rss,
+                   file_bytes, i + 1 < n_res ? "," : "");
         printf("]\n");
     } else {
         printf("model: %s (%s, %.1f MiB weights)\ncpu: %s, commit %s\n\n", h.model_path, hp->arch_name,
@@ -205,6 +213,8 @@ int bn_cmd_bench(int argc, char **argv) {
                    threads, roof, 100.0 * tg / roof);
         if (tg > 0)
             printf("\n");
+        printf("load %.2f s (map, validate, weight_prepare); peak RSS %.2f GB = %.2fx the %.2f GB file\n",
+               h.load_seconds, peak_rss / 1e9, file_bytes > 0 ? peak_rss / file_bytes : 0.0, file_bytes / 1e9);
     }
     rc = 0;
 done:

@@ -121,7 +121,10 @@ int bn_host_open(const bn_host_opts *o, int need_vocab, bn_host *h) {
                 : !strcmp(h->settings.kernel, "tl1") ? BN_KERNEL_TL1
                 : !strcmp(h->settings.kernel, "tl2") ? BN_KERNEL_TL2
                                                       : BN_KERNEL_AUTO;
-    if (bn_model_load(h->engine, h->model_path, &mo, &h->model) != BN_OK) {
+    double t_load = bn_now();
+    bn_status load_st = bn_model_load(h->engine, h->model_path, &mo, &h->model);
+    h->load_seconds = bn_now() - t_load;
+    if (load_st != BN_OK) {
         char what[4200];
         snprintf(what, sizeof what, "cannot load model '%s'", h->model_path);
         bn_cli_error(what);

@@ -48,6 +48,7 @@ typedef struct bn_host {
     bn_model *model;
     bn_vocab *vocab;
     char model_path[4096];
+    double load_seconds; /* bn_model_load: map, validate, plan, weight_prepare */
 } bn_host;
 
 /* Resolve settings, start the engine, load the model and its vocabulary.

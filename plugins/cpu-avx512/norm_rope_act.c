@@ -109,14 +109,18 @@ bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const
         return pc_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
     int half = nd / 2, norm = args->style == BN_ROPE_NORM;
     float c[ROPE_CHUNK], s[ROPE_CHUNK];
-    for (int64_t t = 0; t < n_tok; t++) {
-        int32_t p = *(const int32_t *)((const char *)pos->data + t * pos->nb[0]);
-        for (int i0 = 0; i0 < half; i0 += ROPE_CHUNK) {
-            int cnt = half - i0 < ROPE_CHUNK ? half - i0 : ROPE_CHUNK;
+    double inv_freq[ROPE_CHUNK];
+    for (int i0 = 0; i0 < half; i0 += ROPE_CHUNK) {
+        int cnt = half - i0 < ROPE_CHUNK ? half - i0 : ROPE_CHUNK;
+        /* theta = p * freq_scale * base^(-2i/n_dims) in double from its
+         * definition, for any position; the power depends on i only, so it
+         * is computed once per call, not per token. */
+        for (int i = 0; i < cnt; i++)
+            inv_freq[i] = (double)args->freq_scale * pow((double)args->freq_base, -2.0 * (i0 + i) / (double)nd);
+        for (int64_t t = 0; t < n_tok; t++) {
+            int32_t p = *(const int32_t *)((const char *)pos->data + t * pos->nb[0]);
             for (int i = 0; i < cnt; i++) {
-                /* the angle in double from its definition, for any position */
-                double theta = (double)p * (double)args->freq_scale *
-                               pow((double)args->freq_base, -2.0 * (i0 + i) / (double)nd);
+                double theta = (double)p * inv_freq[i];
                 c[i] = (float)cos(theta);
                 s[i] = (float)sin(theta);
             }
