@@ -10,9 +10,7 @@
 
 #include "model_setup.h"
 
-#ifndef BITNET_GIT_COMMIT
-#define BITNET_GIT_COMMIT "unknown"
-#endif
+#include "git_commit.h" /* generated at build time: BITNET_GIT_COMMIT */
 
 static int usage(FILE *f, int code) {
     fprintf(f, "usage: bitnet bench [-m MODEL] [options]\n\n"
@@ -46,8 +44,24 @@ static const char *json_str(const char *s, char *buf, size_t len) {
 typedef struct result {
     const char *test;
     int n;
-    double mean, sd, *ts;
+    double mean, sd, median, *ts;
 } result;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(const double *x, int n) {
+    double *c = malloc(sizeof *c * (size_t)n);
+    if (!c)
+        return x[0];
+    memcpy(c, x, sizeof *c * (size_t)n);
+    qsort(c, (size_t)n, sizeof *c, cmp_double);
+    double m = n % 2 ? c[n / 2] : 0.5 * (c[n / 2 - 1] + c[n / 2]);
+    free(c);
+    return m;
+}
 
 static void stats(const double *x, int n, double *mean, double *sd) {
     double s = 0, q = 0;
@@ -156,6 +170,7 @@ int bn_cmd_bench(int argc, char **argv) {
                 goto done;
             }
         stats(r->ts, reps, &r->mean, &r->sd);
+        r->median = median_of(r->ts, reps);
     }
     /* Decode reads every weight once per token; the embedding lookup reads
      * one row, but a tied embedding is read whole as the LM head. */
@@ -188,23 +203,25 @@ int bn_cmd_bench(int argc, char **argv) {
         printf("[\n");
         for (int i = 0; i < n_res; i++)
             printf("  {\"model\": \"%s\", \"arch\": \"%s\", \"size_bytes\": %llu, \"backend\": \"%s\", \"threads\": %d, "
-                   "\"cpu\": \"%s\", \"commit\": \"%s\", \"test\": \"%s%d\", \"n_tokens\": %d, \"repetitions\": %d, "
-                   "\"avg_ts\": %.3f, \"stddev_ts\": %.3f, \"weight_bytes_per_token\": %llu, "
+                   "\"kernel\": \"%s\", \"kv_type\": \"%s\", \"cpu\": \"%s\", \"commit\": \"%s\", \"test\": \"%s%d\", \"n_tokens\": %d, \"repetitions\": %d, "
+                   "\"avg_ts\": %.3f, \"stddev_ts\": %.3f, \"median_ts\": %.3f, \"weight_bytes_per_token\": %llu, "
                    "\"read_bandwidth_gbs\": %.3f, \"roofline_ts\": %.3f, \"roofline_pct\": %.1f, "
                    "\"load_s\": %.3f, \"peak_rss_bytes\": %.0f, \"file_bytes\": %.0f}%s\n",
                    json_str(h.model_path, jpath, sizeof jpath), hp->arch_name, (unsigned long long)p->weight_total,
-                   bn_model_backend_name(h.model), threads, json_str(cpu, jcpu, sizeof jcpu), BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd,
+                   bn_model_backend_name(h.model), threads, h.settings.kernel ? h.settings.kernel : "auto",
+                   o.kv_f32 ? "f32" : "f16", json_str(cpu, jcpu, sizeof jcpu), BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd, res[i].median,
                    (unsigned long long)bytes_per_token, bw / 1e9, roof,
                    res[i].test[0] == 't' && roof > 0 ? 100.0 * res[i].mean / roof : 0.0, h.load_seconds, peak_rss,
                    file_bytes, i + 1 < n_res ? "," : "");
         printf("]\n");
     } else {
-        printf("model: %s (%s, %.1f MiB weights)\ncpu: %s, commit %s\n\n", h.model_path, hp->arch_name,
-               p->weight_total / 1048576.0, cpu, BITNET_GIT_COMMIT);
-        printf("| backend | threads | test | t/s |\n|---|---:|---:|---:|\n");
+        printf("model: %s (%s, %.1f MiB weights)\ncpu: %s, commit %s; kernel %s, KV cache %s\n\n", h.model_path,
+               hp->arch_name, p->weight_total / 1048576.0, cpu, BITNET_GIT_COMMIT,
+               h.settings.kernel ? h.settings.kernel : "auto", o.kv_f32 ? "f32" : "f16");
+        printf("| backend | threads | test | t/s (mean ± sd) | median |\n|---|---:|---:|---:|---:|\n");
         for (int i = 0; i < n_res; i++)
-            printf("| %s | %d | %s%d | %.2f ± %.2f |\n", bn_model_backend_name(h.model), threads, res[i].test,
-                   res[i].n, res[i].mean, res[i].sd);
+            printf("| %s | %d | %s%d | %.2f ± %.2f | %.2f |\n", bn_model_backend_name(h.model), threads, res[i].test,
+                   res[i].n, res[i].mean, res[i].sd, res[i].median);
         if (tg > 0)
             printf("\ngeneration streams %.1f MiB of weights per token: %.2f GB/s", bytes_per_token / 1048576.0,
                    tg * (double)bytes_per_token / 1e9);
