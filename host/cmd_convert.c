@@ -11,13 +11,19 @@
 
 static int usage(FILE *f, int code) {
     fprintf(f, "usage: bitnet convert HF_FOLDER -o OUT.gguf [options]\n"
-               "       bitnet convert IN.gguf -o OUT.gguf --type TYPE     (re-encode ternary tensors)\n\n"
+               "       bitnet convert IN.gguf -o OUT.gguf --type TYPE     (re-encode ternary tensors; codes\n"
+               "                          kept, and the per-tensor scale exactly unless --tq-scale blocks)\n\n"
                "HF_FOLDER holds config.json, *.safetensors, tokenizer.json and tokenizer_config.json of a\n"
                "BitNet b1.58 / 1bitLLM / Llama checkpoint; weights may be bf16/f16/f32 masters (absmean\n"
                "ternarised) or packed ternary uint8 with weight_scale (kept exactly).\n\noptions:\n"
                "  -o, --output FILE      where to write the GGUF (required)\n"
                "      --type TYPE        linear layers: i2_s (default), tq2_0, tq1_0; f16, f32 for llama float models\n"
                "      --embd-type TYPE   token embedding / LM head: f16 (default), f32, q8_0\n"
+               "      --tq-scale WHERE   where tq1_0/tq2_0 keep each layer's scale: 'tensor' (default) writes\n"
+               "                         blocks with d = 1 and the exact float32 scale as a one-value F32\n"
+               "                         tensor 'blk.N.<layer>.scale' that bitnet applies; 'blocks' rounds the\n"
+               "                         scale to fp16 into every block's d, for readers that ignore .scale\n"
+               "                         tensors (logits then differ slightly from an i2_s file)\n"
                "      --vocab-only       write only the tokenizer (from tokenizer.json)\n"
                "      --name NAME        general.name (default: the folder name)\n"
                "  -q, --quiet            no progress output\n" BN_COMMON_OPTS_HELP "  -h, --help             this text\n");
@@ -74,6 +80,14 @@ int bn_cmd_convert(int argc, char **argv) {
         } else if (bn_cli_matches(a, NULL, "--embd-type")) {
             if (!(v = bn_cli_value(argc, argv, &i, "--embd-type")) || !parse_type(v, &o.embd_type))
                 return 2;
+        } else if (bn_cli_matches(a, NULL, "--tq-scale")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--tq-scale")))
+                return 2;
+            if (strcmp(v, "tensor") && strcmp(v, "blocks")) {
+                fprintf(stderr, "bitnet convert: --tq-scale takes 'tensor' or 'blocks', not '%s'\n", v);
+                return 2;
+            }
+            o.tq_scale_in_blocks = !strcmp(v, "blocks");
         } else if (!strcmp(a, "--vocab-only")) {
             o.vocab_only = 1;
         } else if (bn_cli_matches(a, NULL, "--name")) {

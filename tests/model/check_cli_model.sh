@@ -60,6 +60,28 @@ else
     echo "skipping vocab-only conversion: $fx absent"
 fi
 
+# re-encoding (on an xval checkpoint: TQ rows need 256 columns): I2_S ->
+# TQ2_0 (blocks with d = 1 + exact .scale tensors) -> I2_S gives the same
+# file back byte for byte, and the TQ2_0 file generates the same text
+hf=$(dirname "$0")/../xval/fixtures/b158_relu2
+check "convert hf to i2_s" 0 "$bin" convert "$hf" -o "$t/i2s.gguf" -q
+check "convert to tq2_0" 0 "$bin" convert "$t/i2s.gguf" -o "$t/tq2.gguf" --type tq2_0 -q
+check "inspect tq2_0" 0 "$bin" inspect "$t/tq2.gguf" --tensors
+has out "blk.0.attn_q.scale"
+check "convert back to i2_s" 0 "$bin" convert "$t/tq2.gguf" -o "$t/i2s2.gguf" --type i2_s -q
+cmp -s "$t/i2s.gguf" "$t/i2s2.gguf" || { echo "FAIL: i2_s -> tq2_0 -> i2_s changed the file"; fail=1; }
+check "run i2_s" 0 "$bin" run -m "$t/i2s.gguf" -p "The engine" -n 8 --temp 0 -t 1
+mv "$t/out" "$t/i2s.out"
+check "run tq2_0" 0 "$bin" run -m "$t/tq2.gguf" -p "The engine" -n 8 --temp 0 -t 1
+cmp -s "$t/out" "$t/i2s.out" || { echo "FAIL: tq2_0 greedy text differs from i2_s"; fail=1; }
+check "tq-scale blocks" 0 "$bin" convert "$t/i2s.gguf" -o "$t/tq2b.gguf" --type tq2_0 --tq-scale blocks -q
+check "inspect tq-scale blocks" 0 "$bin" inspect "$t/tq2b.gguf" --tensors
+grep -q "[.]scale" "$t/out" && { echo "FAIL: --tq-scale blocks wrote .scale tensors"; fail=1; }
+check "bad --tq-scale" 2 "$bin" convert "$t/i2s.gguf" -o "$t/x.gguf" --type tq2_0 --tq-scale rows
+has err "tq-scale"
+check "convert help" 0 "$bin" convert --help
+has out "--tq-scale"
+
 check "missing model file" 1 "$bin" run -m "$t/nope.gguf" -p hi
 has err "nope.gguf"
 printf 'GGUF\003\000\000\000garbage' >"$t/bad.gguf"

@@ -24,6 +24,9 @@ typedef struct change {
     const char *other_src;    /* ... gets this tensor's shape, type and data */
     const char *q4_tensor;    /* store this tensor as Q4_0 of the right size */
     uint32_t set_layers;      /* replace block_count */
+    const char *add_scale;    /* add this one-value scale tensor ... */
+    uint32_t scale_type;      /* ... of this ggml type (0 F32, 1 F16) */
+    float scale_value;
 } change;
 
 static char *variant(const change *c, const char *tag) {
@@ -63,6 +66,14 @@ static char *variant(const change *c, const char *tag) {
         }
         ck_assert_int_eq(bn_gguf_writer_add_tensor(w, t->name, t->ggml_type, t->n_dims, t->ne, t->data, t->size), BN_OK);
     }
+    float f32 = c->scale_value;
+    uint16_t f16 = 0x3C00; /* 1.0 */
+    int64_t one = 1;
+    if (c->add_scale)
+        ck_assert_int_eq(bn_gguf_writer_add_tensor(w, c->add_scale, c->scale_type, 1, &one,
+                                                   c->scale_type ? (const void *)&f16 : (const void *)&f32,
+                                                   c->scale_type ? 2 : 4),
+                         BN_OK);
     ck_assert_msg(bn_gguf_writer_write(w, path) == BN_OK, "%s", bn_last_error());
     bn_gguf_writer_free(w);
     bn_gguf_close(g);
@@ -183,6 +194,18 @@ START_TEST(q4_where_ternary_expected) {
 }
 END_TEST
 
+/* A separate per-tensor scale ("<base>.scale") must be one usable F32. */
+START_TEST(bad_scale_tensor) {
+    change zero = {.add_scale = "blk.0.attn_q.scale", .scale_value = 0.0f};
+    expect_refused(variant(&zero, "scale"), BN_ERR_FORMAT, "blk.0.attn_q.scale");
+    ck_assert_ptr_nonnull(strstr(bn_last_error(), "unusable scale"));
+    change inf = {.add_scale = "blk.1.ffn_down.weight.scale", .scale_value = INFINITY};
+    expect_refused(variant(&inf, "scale"), BN_ERR_FORMAT, "blk.1.ffn_down.weight.scale");
+    change f16 = {.add_scale = "blk.0.attn_k.scale", .scale_type = 1};
+    expect_refused(variant(&f16, "scale"), BN_ERR_FORMAT, "must be a single F32 value");
+}
+END_TEST
+
 START_TEST(missing_hparam) {
     change c = {.drop_key = "bitnet-b1.58.feed_forward_length"};
     expect_refused(variant(&c, "nohp"), BN_ERR_FORMAT, "feed_forward_length");
@@ -238,6 +261,7 @@ int main(int argc, char **argv) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, base_model_runs);
     tcase_add_test(tc, missing_tensor);
+    tcase_add_test(tc, bad_scale_tensor);
     tcase_add_test(tc, missing_sub_norm);
     tcase_add_test(tc, wrong_arch);
     tcase_add_test(tc, wrong_shape);

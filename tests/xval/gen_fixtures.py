@@ -23,12 +23,33 @@ quantization_config with quant_method "bitnet", and
     per-token absmax int8 activations computed in every forward;
   - "bitlinear" (offline): packed uint8 [out/4, in] weights + weight_scale,
     weight = code / weight_scale, the same int8 activations.
-The forward runs in float32 with eager attention. Weights are random but
-bf16-representable; norm weights are random too (so a swapped norm shows),
-Q/K weights are large enough that attention is not a flat average (so RoPE
-shows); the greedy prompt is picked among a few for a clear top-2 margin. The script checks that the
-quantised linear classes are in place and that the logits differ from the
-same weights run without quantisation (so the quantisation really ran).
+The forward runs in float64 with eager attention (FLOAT64 below); logits
+are stored as float32. Linear and embedding weights are random but
+bf16-representable; norm weights are random too (so a swapped norm shows)
+and keep float32 precision (NORM WEIGHTS below); Q/K weights are large
+enough that attention is not a flat average (so RoPE shows); the greedy
+prompt is picked among a few for a clear top-2 margin. The script checks
+that the quantised linear classes are in place, that the logits differ from
+the same weights run without quantisation (so the quantisation really ran),
+and that no first-layer activation quantisation sits on an exact tie.
+
+FLOAT64. Every BitLinear rounds its input to int8 per token, so a value
+that float32 arithmetic puts within ~1e-6 of a rounding boundary may round
+either way, depending only on the order of float operations; later layers
+carry one such flip to ~0.1 logits. A float32 reference would add its own
+flips to the engine's. The model therefore runs in float64 (model.double()),
+and the few places where transformers' BitNet casts to float32 anyway
+(RMSNorm, the weight / activation quantisers, softmax, RoPE tables) compute
+in float64 too (compute_in_input_dtype); the arithmetic is otherwise
+transformers' own. Remaining differences are the engine's float32 rounding.
+
+NORM WEIGHTS. The first layer quantises rmsnorm(embedding) * norm_weight,
+i.e. 127 * e_i * w_i / max_k |e_k * w_k| whatever the RMS factor: with e and
+w both bf16 (8-bit mantissas) this ratio hits k + 1/2 exactly now and then
+(5 times in one of the earlier sequences), and an exact tie is decided by
+rounding noise alone, in the reference as in any engine. Norm weights with
+float32 precision (stored as F32, which the converter keeps as F32) make
+such ties as rare as anywhere else; layer0_ties() checks there are none.
 
 Cases:
   b158_relu2    hidden_act relu2 (BitNet b1.58 2B-4T shape family) -> engine
@@ -45,14 +66,17 @@ import random
 import shutil
 import struct
 import sys
+from fractions import Fraction
 
-os.environ.setdefault("TORCH_COMPILE_DISABLE", "1")  # eager kernels: clean float32 numerics
+os.environ.setdefault("TORCH_COMPILE_DISABLE", "1")  # eager kernels only: no compiled graphs
 
 import numpy as np
 import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import BitNetConfig, BitNetForCausalLM
+import transformers.integrations.bitnet as hf_bitnet
+import transformers.models.bitnet.modeling_bitnet as hf_model
 from transformers.integrations.bitnet import AutoBitLinear, BitLinear, pack_weights
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -122,7 +146,8 @@ def bf16_round(t):
 
 def random_weights(model, seed, embd_std):
     """Random masters (bf16-representable) and non-trivial norm weights, so a
-    swapped norm or rope style changes the output."""
+    swapped norm or rope style changes the output. Norm weights keep float32
+    precision (see NORM WEIGHTS in the module docstring)."""
     g = torch.Generator().manual_seed(seed)
     sd = {}
     for name, p in model.state_dict().items():
@@ -138,7 +163,7 @@ def random_weights(model, seed, embd_std):
             v = torch.randn(p.shape, generator=g) * 0.1
         else:
             v = torch.randn(p.shape, generator=g) * 0.02
-        sd[name] = bf16_round(v)
+        sd[name] = v if name.endswith("norm.weight") else bf16_round(v)
     return sd
 
 
@@ -158,6 +183,8 @@ def write_checkpoint(folder, cfg_dict, sd, packed):
             tensors[name] = pack_weights(t.to(torch.int8).clone()).contiguous()
             # BitLinear divides by weight_scale: weight = code / weight_scale.
             tensors[name[: -len("weight")] + "weight_scale"] = scale.reshape(1).to(torch.bfloat16)
+        elif name.endswith("norm.weight"):
+            tensors[name] = v.to(torch.float32).contiguous()
         else:
             tensors[name] = v.to(torch.bfloat16).contiguous()
     save_file(tensors, os.path.join(folder, "model.safetensors"), metadata={"format": "pt"})
@@ -165,8 +192,55 @@ def write_checkpoint(folder, cfg_dict, sd, packed):
         json.dump(cfg_dict, f, indent=2, sort_keys=True)
 
 
+def compute_in_input_dtype():
+    """transformers' BitNet casts to float32 in a few places (meant to
+    protect bf16/fp16 runs): RMSNorm, the weight and activation quantisers
+    (.float()), the softmax and the RoPE tables. In a float64 model those
+    casts would put float32 rounding back into the reference, so each of
+    these functions is replaced by the same arithmetic done in the input's
+    dtype; nothing else changes."""
+
+    def rms_norm(self, h):
+        variance = h.pow(2).mean(-1, keepdim=True)
+        return self.weight * (h * torch.rsqrt(variance + self.variance_epsilon))
+
+    def weight_quant(ctx, w):
+        scale = 1.0 / w.abs().mean().clamp_(min=1e-5)
+        return (w * scale).round().clamp(-1, 1) / scale
+
+    def act_quant(ctx, a):
+        scale = 127 / a.abs().max(dim=-1, keepdim=True).values.clamp_(min=1e-5)
+        return (a * scale).round().clamp(-128, 127) / scale
+
+    def attention(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):
+        k = hf_model.repeat_kv(key, module.num_key_value_groups)
+        v = hf_model.repeat_kv(value, module.num_key_value_groups)
+        w = torch.matmul(query, k.transpose(2, 3)) * scaling
+        if attention_mask is not None:
+            w = w + attention_mask
+        w = torch.nn.functional.softmax(w, dim=-1)
+        return torch.matmul(w, v).transpose(1, 2).contiguous(), w
+
+    @torch.no_grad()
+    def rope(self, x, position_ids):
+        base = self.config.rope_parameters["rope_theta"]
+        dim = self.inv_freq.shape[0] * 2
+        inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
+        freqs = position_ids[..., None].to(torch.float64) * inv_freq
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos().to(x.dtype), emb.sin().to(x.dtype)
+
+    hf_model.BitNetRMSNorm.forward = rms_norm
+    hf_bitnet.WeightQuant.forward = staticmethod(weight_quant)
+    hf_bitnet.ActQuant.forward = staticmethod(act_quant)
+    hf_model.eager_attention_forward = attention
+    hf_model.BitNetRotaryEmbedding.forward = rope
+
+
 def load_reference(folder):
     m = BitNetForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager")
+    assert m.model.rotary_emb.rope_type == "default" and m.model.rotary_emb.attention_scaling == 1.0
+    m = m.double()
     m.eval()
     return m
 
@@ -186,6 +260,7 @@ def plain_model(cfg_dict, sd, packed):
     missing, unexpected = m.load_state_dict(sd2, strict=False)
     assert not unexpected and all(k == "lm_head.weight" for k in missing), (missing, unexpected)
     m.tie_weights()
+    m = m.double()
     m.config._attn_implementation = "eager"
     m.eval()
     return m
@@ -209,6 +284,24 @@ def greedy(model, prompt, n):
         gaps.append(float(lg[top[0]] - lg[top[1]]))
         ids.append(int(top[0]))
     return ids[len(prompt):], min(gaps)
+
+
+def layer0_ties(sd, ids):
+    """Exact ties (x * 127 / max|x| = k + 1/2) in the first layer's int8
+    activation quantisation, in exact rational arithmetic. Its input is
+    rmsnorm(embedding) * weight, so the quantised value is
+    127 * e_i * w_i / max_k |e_k * w_k| whatever the RMS factor is."""
+    emb = sd["model.embed_tokens.weight"].to(torch.float64).numpy()
+    w = sd["model.layers.0.input_layernorm.weight"].to(torch.float64).numpy()
+    ties = []
+    for pos, tok in enumerate(ids):
+        p = [Fraction(float(a)) * Fraction(float(b)) for a, b in zip(emb[tok], w)]
+        m = max(abs(x) for x in p)
+        for i, x in enumerate(p):
+            t = 2 * 127 * x / m
+            if t.denominator == 1 and t.numerator % 2:
+                ties.append((pos, i))
+    return ties
 
 
 def cosine(a, b):
@@ -305,6 +398,9 @@ def build_case(case, tok):
             best = (prompt, gen, gap)
     assert best is not None, f"{case['name']}: no prompt gives a varied continuation"
     prompt, gen, gap = best
+    for label, ids in seqs + [("greedy", prompt + gen)]:
+        ties = layer0_ties(sd, ids)
+        assert not ties, f"{case['name']}/{label}: exact rounding ties in layer 0 at (pos, col) {ties[:5]}"
     report.append(f"  greedy: min top-1/top-2 gap {gap:.4f}; tokens {gen}")
     lines.append(f"gap {gap:.6f}")
     lines.append(f"greedy {len(prompt)} {N_GEN} " + " ".join(map(str, prompt + gen)))
@@ -323,6 +419,7 @@ def build_case(case, tok):
 
 def main():
     torch.set_num_threads(2)
+    compute_in_input_dtype()
     os.makedirs(OUT, exist_ok=True)
     tok = train_tokenizer(512, seed=7)
     for case in CASES:

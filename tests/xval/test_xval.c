@@ -6,13 +6,15 @@
  * computes for them) and every ternary format: convert with bn_convert_hf,
  * load on every usable plugin, and compare
  *   - all-position logits of each reference sequence: cosine >= COS_ALL at
- *     every position, >= COS_LAST at the last; max |delta logit| printed;
+ *     every position, >= COS_LAST at the last (looser bounds for the F16 KV
+ *     cache runs, see below); max |delta logit| printed;
  *   - a 32-token greedy continuation, one token per eval: exactly the ids
  *     transformers chose;
  *   - the tokenizer imported from tokenizer.json: the ids HF tokenizers gave.
  * Negative controls: copies of a converted file with the RoPE order of Q/K
  * swapped, attn_sub_norm replaced by attn_norm, ffn_sub_norm set to ones -
- * the cosine criterion must FAIL on each, so the checks above have teeth.
+ * the strict (F32 cache) cosine criterion must FAIL on each, so the checks
+ * above have teeth.
  */
 #include <check.h>
 #include <math.h>
@@ -27,15 +29,27 @@
 #include "xval_fixture.h"
 #include "xval_mutate.h"
 
-/* Thresholds. The issue asked for 0.9999 (last) / 0.999 (all); measured on
- * these random quantised models, a correct engine reaches 0.99934 / 0.99808
- * at worst: one int8 rounding flip of one activation (float32 done in a
- * different order) is amplified by the following per-token quantisations to
- * ~0.2 logits, TQ1_0/TQ2_0 store the weight scale as fp16, and an F16 KV
- * cache rounds K/V. Every deliberate mistake below scores <= 0.967, so these
- * bounds keep a wide margin on both sides. */
-#define COS_LAST 0.999
-#define COS_ALL 0.997
+/* Thresholds.
+ * F32 KV cache: the issue's 0.9999 (last position) / 0.999 (every position).
+ * The reference logits are computed in float64 (gen_fixtures.py), and the
+ * converter keeps TQ1_0/TQ2_0 scales exact (a separate .scale tensor), so
+ * what is left is the engine's own float32 rounding: where an activation
+ * lies within ~1e-6 of an int8 rounding boundary, it may round the other
+ * way (as float32 in another order may), and the later per-token
+ * quantisations carry that to ~0.1 logits. Measured worst over all cases,
+ * formats and plugins: 0.99993 last / 0.99985 all (one such flip); most
+ * sequences match to 1e-6. The margin below 0.9999 is that of one flip in
+ * these tiny (hidden 256) models: a plugin change that rounds differently
+ * may land one more flip; a wrong formula scores far lower (see below).
+ * F16 KV cache (the engine's default, as llama.cpp's): K/V rounded to fp16
+ * flip many more activations; measured worst 0.99911 / 0.99788, so these
+ * runs use 0.998 / 0.995, about twice the measured deficit.
+ * Every deliberate mistake below scores <= 0.967 last / <= 0.936 all and
+ * must fail the strict F32 bounds. */
+#define COS_LAST 0.9999
+#define COS_ALL 0.999
+#define COS_LAST_F16_KV 0.998
+#define COS_ALL_F16_KV 0.995
 
 static const char *const case_names[] = {"b158_relu2", "bitnet_silu", "b158_packed"};
 enum { N_CASES = 3 };
@@ -152,11 +166,13 @@ static void run_case(int ci, int fi, const char *plugin, int32_t kv_type, int32_
     char tag[160];
     snprintf(tag, sizeof tag, "%-11s %-5s %-10s kv=%s%s", c->name, bn_type_name(formats[fi]), plugin,
              kv_type == BN_TYPE_F32 ? "F32" : "F16", n_batch ? " n_batch=5" : "");
+    int f16 = kv_type == BN_TYPE_F16;
+    double want_last = f16 ? COS_LAST_F16_KV : COS_LAST, want_all = f16 ? COS_ALL_F16_KV : COS_ALL;
     int bad = 0;
     for (int i = 0; i < c->n_seq; i++) {
         cmp_result r;
         compare_seq(s, c, &c->seq[i], &r);
-        int ok = r.cos_last >= COS_LAST && r.cos_min >= COS_ALL;
+        int ok = r.cos_last >= want_last && r.cos_min >= want_all;
         printf("xval %s seq=%-6s len=%2d cos_last=%.7f cos_min=%.7f max|dlogit|=%.5f %s\n", tag, c->seq[i].label,
                c->seq[i].n, r.cos_last, r.cos_min, r.max_abs, ok ? "ok" : "FAIL");
         bad += !ok;

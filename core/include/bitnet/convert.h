@@ -24,6 +24,11 @@ typedef struct bn_convert_opts {
     const char *name;   /* general.name; NULL = folder name */
     bn_progress_fn progress;
     void *progress_arg;
+    /* TQ1_0/TQ2_0 only. 0 (default): blocks carry d = 1 and the exact f32
+     * per-tensor scale goes into a separate F32 tensor "<base>.scale"
+     * (blk.N.attn_q.scale ...). 1: the scale is folded into every block's
+     * fp16 d (rounded to fp16), for readers that ignore .scale tensors. */
+    int tq_scale_in_blocks;
 } bn_convert_opts;
 
 BN_API void bn_convert_opts_init(bn_convert_opts *o);
@@ -34,7 +39,9 @@ BN_API void bn_convert_opts_init(bn_convert_opts *o);
 BN_API bn_status bn_convert_hf(bn_engine *e, const char *hf_dir, const char *out_path, const bn_convert_opts *o);
 
 /* Re-encode every ternary tensor of a GGUF into o->type (a ternary type);
- * codes and scales are kept exactly, other tensors and metadata are copied. */
+ * codes are kept, and a single per-tensor scale exactly (except folded into
+ * fp16 block scales with tq_scale_in_blocks); a tensor's "<base>.scale" is
+ * applied on reading. Other tensors and metadata are copied. */
 BN_API bn_status bn_requantize(bn_engine *e, const char *in_path, const char *out_path, const bn_convert_opts *o);
 
 #ifdef __cplusplus

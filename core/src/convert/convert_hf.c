@@ -1,6 +1,8 @@
 /* Hugging Face checkpoint folder -> GGUF. Tensors are converted one at a
  * time while the file is written (the writer pulls them through a fill
- * callback), so memory holds one tensor, never the whole model twice. */
+ * callback), so memory holds one tensor, never the whole model twice.
+ * TQ1_0/TQ2_0 layers are followed by their exact scale as "<base>.scale"
+ * unless the options fold it into the blocks (bn_encode_ternary). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,7 @@
 #include "convert_internal.h"
 #include "util/half.h"
 
-enum { JOB_LINEAR, JOB_NORM, JOB_EMBD };
+enum { JOB_LINEAR, JOB_NORM, JOB_EMBD, JOB_SCALE };
 
 typedef struct conv_ctx conv_ctx;
 
@@ -22,6 +24,9 @@ typedef struct job {
     uint64_t size;
     conv_ctx *cc;
     unsigned char *cache;
+    float scale;      /* JOB_LINEAR with a separate scale: set once encoded */
+    int have_scale;
+    struct job *of;   /* JOB_SCALE: the linear layer whose scale it holds */
 } job;
 
 struct conv_ctx {
@@ -148,31 +153,50 @@ static bn_status materialize(job *j) {
     }
     void *enc = NULL;
     uint64_t size = 0;
-    if (st == BN_OK)
+    if (st == BN_OK && j->kind == JOB_LINEAR && bn_type_is_ternary(j->type))
+        st = bn_encode_ternary(&cc->enc, j->type, bn_wants_scale_tensor(cc->o, j->type), f, j->rows, j->cols, &enc,
+                               &size, &j->scale);
+    else if (st == BN_OK)
         st = bn_encode(&cc->enc, j->type, f, j->rows, j->cols, &enc, &size);
     free(f);
     if (st != BN_OK)
         return bn_fail(st, "tensor '%s': %s", j->name, bn_last_error());
     j->cache = enc;
+    j->have_scale = 1;
+    return BN_OK;
+}
+
+/* The scale tensor follows its layer in the file, so the layer is usually
+ * encoded already; if not, encoding it now keeps its bytes for later. */
+static bn_status fill_scale(job *j, uint64_t offset, void *buf, size_t n) {
+    if (!j->of->have_scale) {
+        bn_status st = materialize(j->of);
+        if (st != BN_OK)
+            return st;
+    }
+    memcpy(buf, (const unsigned char *)&j->of->scale + offset, n);
     return BN_OK;
 }
 
 static bn_status fill(void *arg, uint64_t offset, void *buf, size_t n) {
     job *j = arg;
-    if (!j->cache) {
-        bn_status st = materialize(j);
-        if (st != BN_OK)
-            return st;
+    bn_status st = BN_OK;
+    if (j->kind == JOB_SCALE) {
+        st = fill_scale(j, offset, buf, n);
+    } else {
+        if (!j->cache)
+            st = materialize(j);
+        if (st == BN_OK)
+            memcpy(buf, j->cache + offset, n);
     }
-    memcpy(buf, j->cache + offset, n);
-    if (offset + n >= j->size) {
+    if (st == BN_OK && offset + n >= j->size) {
         free(j->cache);
         j->cache = NULL;
         j->cc->done++;
         if (j->cc->o->progress)
             j->cc->o->progress(j->cc->o->progress_arg, j->cc->done, j->cc->n_jobs, j->name);
     }
-    return BN_OK;
+    return st;
 }
 
 static job *add_job(conv_ctx *cc, int kind, const char *name, const char *hf, int64_t rows, int64_t cols, int32_t type) {
@@ -198,10 +222,16 @@ static void plan_jobs(conv_ctx *cc, const bn_hf_config *c, int sub_norms) {
         add_job(cc, JOB_EMBD, "output.weight", "lm_head.weight", c->n_vocab, d, o->embd_type);
     for (int il = 0; il < c->n_layer; il++) {
         char g[96], h[192];
+        job *lin;
 #define LIN(gn, hn, rows, cols, perm)                                                                                \
     snprintf(g, sizeof g, "blk.%d." gn ".weight", il);                                                             \
     snprintf(h, sizeof h, "model.layers.%d." hn ".weight", il);                                                    \
-    add_job(cc, JOB_LINEAR, g, h, rows, cols, o->type)->permute_heads = (perm);
+    lin = add_job(cc, JOB_LINEAR, g, h, rows, cols, o->type);                                                      \
+    lin->permute_heads = (perm);                                                                                   \
+    if (bn_wants_scale_tensor(o, o->type)) {                                                                       \
+        snprintf(g, sizeof g, "blk.%d." gn ".scale", il);                                                          \
+        add_job(cc, JOB_SCALE, g, h, 1, 1, BN_TYPE_F32)->of = lin;                                                 \
+    }
 #define NORM(gn, hn, len)                                                                                            \
     snprintf(g, sizeof g, "blk.%d." gn ".weight", il);                                                             \
     snprintf(h, sizeof h, "model.layers.%d." hn ".weight", il);                                                    \
@@ -300,7 +330,7 @@ bn_status bn_convert_hf(bn_engine *e, const char *hf_dir, const char *out_path, 
             c.tie_embeddings = 1; /* some exports say untied but ship no head */
         if (st == BN_OK)
             st = set_hparams(w, &c, o->name ? o->name : base_name(hf_dir));
-        cc.jobs = calloc(3 + (size_t)c.n_layer * 11, sizeof *cc.jobs);
+        cc.jobs = calloc(3 + (size_t)c.n_layer * 18, sizeof *cc.jobs); /* 11 tensors + 7 scales per layer */
         if (st == BN_OK && !cc.jobs)
             st = bn_fail(BN_ERR_NOMEM, "out of memory");
         cc.scale_multiplies = c.scale_multiplies;
@@ -315,8 +345,8 @@ bn_status bn_convert_hf(bn_engine *e, const char *hf_dir, const char *out_path, 
                 break;
             }
             int64_t ne[2] = {j->cols, j->rows};
-            st = bn_gguf_writer_add_tensor_fill(w, j->name, (uint32_t)j->type, j->kind == JOB_NORM ? 1 : 2, ne, j->size,
-                                                fill, j);
+            int n_dims = j->kind == JOB_NORM || j->kind == JOB_SCALE ? 1 : 2;
+            st = bn_gguf_writer_add_tensor_fill(w, j->name, (uint32_t)j->type, n_dims, ne, j->size, fill, j);
         }
     }
     if (st == BN_OK)

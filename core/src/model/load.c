@@ -23,28 +23,6 @@ static bn_status backend_error(const bn_model *m, bn_status st, const char *what
     return bn_fail(st, "%s: %s%s%s", what, bn_status_str(st), e && e[0] ? ": " : "", e ? e : "");
 }
 
-/* Per-tensor scale kept as a separate tensor: "<name>.scale" or the name
- * with ".weight" replaced by ".scale". */
-static bn_status extra_scale(const bn_gguf *g, const char *name, float *scale) {
-    char alt[256];
-    *scale = 1.0f;
-    snprintf(alt, sizeof alt, "%s.scale", name);
-    const bn_gguf_tensor *t = bn_gguf_find_tensor(g, alt);
-    size_t n = strlen(name);
-    if (!t && n > 7 && !strcmp(name + n - 7, ".weight")) {
-        snprintf(alt, sizeof alt, "%.*s.scale", (int)(n - 7), name);
-        t = bn_gguf_find_tensor(g, alt);
-    }
-    if (!t)
-        return BN_OK;
-    if (t->type != BN_TYPE_F32 || t->n_elems != 1)
-        return bn_fail(BN_ERR_FORMAT, "tensor '%s' must be a single F32 value", alt);
-    memcpy(scale, t->data, 4);
-    if (!(*scale == *scale) || *scale == 0.0f)
-        return bn_fail(BN_ERR_FORMAT, "tensor '%s' holds an unusable scale", alt);
-    return BN_OK;
-}
-
 /* The backend copied the tensor into its own layout: drop the file pages
  * it came from so resident memory holds the weights once, not twice. The
  * mapping stays valid (pages come back from the file if touched). */
@@ -73,7 +51,8 @@ static bn_status load_matrix(bn_model *m, const char *name, int64_t rows, int64_
                        (long long)t->ne[0], (long long)(t->n_dims > 1 ? t->ne[1] : 1), (long long)cols, (long long)rows);
     bn_weight_src src = {.name = name, .type = t->type, .kernel = kernel, .n_rows = rows, .n_cols = cols,
                          .data = t->data, .size = t->size};
-    if ((st = extra_scale(m->gguf, name, &src.scale)) != BN_OK)
+    /* A per-tensor scale kept as a separate tensor ("<base>.scale"). */
+    if ((st = bn_scale_tensor_find(m->gguf, name, &src.scale, NULL)) != BN_OK)
         return st;
     char what[300];
     snprintf(what, sizeof what, "backend '%s' cannot prepare tensor '%s' (%s)", m->be->info.name, name,
