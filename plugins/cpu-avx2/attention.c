@@ -3,25 +3,34 @@
  * position pos0 + t) of head h, with kv head g = h / (n_head / n_head_kv),
  *   s_j = scale * (q . k_j)         for cache positions j in [0, pos0 + t]
  *   out = sum_j softmax(s)_j * v_j
- * Dots and the weighted sum of v run in f32 with FMA (F16 caches through
- * F16C), the exponentials with the vector exp, the softmax denominator in
- * double. Work is split over (token, head) pairs; each pool thread uses
- * its own slot of the context's scratch for the scores.
+ * One work item is a token and up to four query heads sharing a kv head,
+ * so each K and V row is loaded (and converted from F16) once for all of
+ * them. Scores come in tiles of up to eight dot products (4 heads x 2
+ * keys, 3 x 2, 2 x 4 or 1 x 8, after the item's heads): the FMA chains
+ * are reduced together by one transposing add tree instead of one
+ * horizontal sum each. exp is a vector polynomial (ax_exp_softmax_ps);
+ * the softmax denominator is summed in double. The weighted sum of V rows
+ * runs over head_dim in chunks of up to eight accumulators (heads x
+ * vectors), keys in blocks that stay in L1 across the chunks.
  */
 #include <math.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "avx2_internal.h"
+#include "ax_vecmath.h"
 #include "simd_util.h"
 
+#define HEADS_MAX 4 /* query heads per work item */
+#define TILE 8      /* dot products per score tile, accumulators per V chunk */
+
 typedef struct attn_job {
-    const bn_backend_ctx *ctx;
     const bn_tensor *q, *k, *v;
     bn_tensor *out;
     const bn_attn_args *a;
-    float *scratch; /* n_slots * slot_len scores */
+    float *scratch; /* n_slots * heads_per_item * slot_len scores */
     int64_t slot_len;
-    int n_slots;
+    int n_slots, heads_per_item, items_per_group;
     atomic_int bad_thread;
 } attn_job;
 
@@ -35,95 +44,262 @@ AX_INLINE __m256 kv_load8(const char *row, int64_t d, int f16) {
     return _mm256_loadu_ps((const float *)row + d);
 }
 
-static float kv_one(const bn_backend_ctx *ctx, const char *row, int64_t d, int f16) {
-    if (f16)
-        return ctx->f16_table[*(const uint16_t *)(row + 2 * d)];
-    return ((const float *)row)[d];
+/* Lanes below n (1..7) set. */
+AX_INLINE __m256i part_mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-static float dot_qk(const bn_backend_ctx *ctx, const float *q, const char *kr, int64_t hd, int f16) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-    int64_t d = 0;
-    for (; d + 16 <= hd; d += 16) {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kv_load8(kr, d, f16), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d + 8), kv_load8(kr, d + 8, f16), a1);
+/* The n (1..7) floats of a row from d, zeros above; reads nothing past them
+ * (the next row may hold anything, the last one ends the buffer). */
+static __m256 kv_load_part(const char *row, int64_t d, int n, int f16) {
+    if (f16) {
+        uint16_t h[8] = {0};
+        memcpy(h, row + 2 * d, 2 * (size_t)n);
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
     }
-    for (; d + 8 <= hd; d += 8)
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + d), kv_load8(kr, d, f16), a0);
-    float s = ax_hsum_ps(_mm256_add_ps(a0, a1));
-    for (; d < hd; d++)
-        s += q[d] * kv_one(ctx, kr, d, f16);
-    return s;
+    return _mm256_maskload_ps((const float *)row + d, part_mask(n));
 }
 
-/* p[j] = exp(s[j] - m) in place; returns sum_j p[j] (in double). */
-static double exp_scores(float *s, int64_t n, float m) {
-    __m256 vm = _mm256_set1_ps(m);
-    __m256d acc = _mm256_setzero_pd();
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        __m256 p = ax_exp_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
-        _mm256_storeu_ps(s + j, p);
-        acc = _mm256_add_pd(acc, _mm256_add_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(p)),
-                                               _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1))));
+/* Lane i of the result = sum of the lanes of v[i]. */
+AX_INLINE __m256 hsum8(const __m256 v[8]) {
+    __m256 a[4], b[2];
+    for (int i = 0; i < 4; i++)
+        a[i] = _mm256_add_ps(_mm256_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm256_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+    for (int i = 0; i < 2; i++) {
+        __m256d x = _mm256_castps_pd(a[2 * i]), y = _mm256_castps_pd(a[2 * i + 1]);
+        b[i] = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(x, y)), _mm256_castpd_ps(_mm256_unpackhi_pd(x, y)));
     }
-    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
-    double sum = _mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h)));
-    for (; j < n; j++) {
-        s[j] = expf(s[j] - m);
-        sum += s[j];
-    }
-    return sum;
+    return _mm256_add_ps(_mm256_permute2f128_ps(b[0], b[1], 0x20), _mm256_permute2f128_ps(b[0], b[1], 0x31));
 }
 
-/* out[d] = inv * sum_j p[j] v_j[d], dims in chunks of 32 kept in registers. */
-static void weighted_v(const attn_job *jb, int64_t g, const float *p, int64_t n_keys, float inv, float *o) {
-    int64_t hd = jb->a->head_dim;
-    int f16 = jb->v->type == BN_TYPE_F16;
-    const __m256 vi = _mm256_set1_ps(inv);
-    int64_t d = 0;
-    for (; d + 32 <= hd; d += 32) {
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-        for (int64_t j = 0; j < n_keys; j++) {
-            const char *vr = kv_row(jb->v, j, g);
-            __m256 pj = _mm256_set1_ps(p[j]);
-            a0 = _mm256_fmadd_ps(pj, kv_load8(vr, d, f16), a0);
-            a1 = _mm256_fmadd_ps(pj, kv_load8(vr, d + 8, f16), a1);
-            a2 = _mm256_fmadd_ps(pj, kv_load8(vr, d + 16, f16), a2);
-            a3 = _mm256_fmadd_ps(pj, kv_load8(vr, d + 24, f16), a3);
+/* scores[r * stride + j] = scale * q_r . k_j for r < R, j < n_keys, in
+ * tiles of R heads x K keys (R * K <= TILE; unused lanes stay 0). Keys
+ * past n_keys repeat the tile's first key and are stored too (up to
+ * n_keys rounded up to K, inside the slot); the softmax padding then
+ * overwrites them. */
+AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, int64_t g, int64_t n_keys, float *scores,
+                             int64_t stride, const int R, const int K, const int f16) {
+    const int64_t hd = jb->a->head_dim, full = hd & ~(int64_t)7;
+    const int rem = (int)(hd - full);
+    const __m256 scale = _mm256_set1_ps(jb->a->scale);
+    const char *const k0 = kv_row(jb->k, 0, g);
+    const int64_t ks = jb->k->nb[1];
+    for (int64_t j0 = 0; j0 < n_keys; j0 += K) {
+        const char *kr[TILE];
+#pragma GCC unroll 8
+        for (int kk = 0; kk < K; kk++)
+            kr[kk] = k0 + (j0 + kk < n_keys ? j0 + kk : j0) * ks;
+        __m256 acc[TILE];
+#pragma GCC unroll 8
+        for (int i = 0; i < TILE; i++)
+            acc[i] = _mm256_setzero_ps();
+        for (int64_t d = 0; d < full; d += 8) {
+            /* q in registers: GCC would fold its load into every FMA (once
+             * per key), and loads, not FMAs, would set the pace. */
+            __m256 qd[HEADS_MAX];
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                qd[r] = _mm256_loadu_ps(qv[r] + d);
+                if (K > 1)
+                    __asm__("" : "+x"(qd[r]));
+            }
+#pragma GCC unroll 8
+            for (int kk = 0; kk < K; kk++) {
+                __m256 kv = kv_load8(kr[kk], d, f16);
+#pragma GCC unroll 4
+                for (int r = 0; r < R; r++)
+                    acc[r * K + kk] = _mm256_fmadd_ps(qd[r], kv, acc[r * K + kk]);
+            }
         }
-        _mm256_storeu_ps(o + d, _mm256_mul_ps(a0, vi));
-        _mm256_storeu_ps(o + d + 8, _mm256_mul_ps(a1, vi));
-        _mm256_storeu_ps(o + d + 16, _mm256_mul_ps(a2, vi));
-        _mm256_storeu_ps(o + d + 24, _mm256_mul_ps(a3, vi));
-    }
-    for (; d + 8 <= hd; d += 8) {
-        __m256 a0 = _mm256_setzero_ps();
-        for (int64_t j = 0; j < n_keys; j++)
-            a0 = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), kv_load8(kv_row(jb->v, j, g), d, f16), a0);
-        _mm256_storeu_ps(o + d, _mm256_mul_ps(a0, vi));
-    }
-    for (; d < hd; d++) {
-        float a = 0.0f;
-        for (int64_t j = 0; j < n_keys; j++)
-            a += p[j] * kv_one(jb->ctx, kv_row(jb->v, j, g), d, f16);
-        o[d] = a * inv;
+        if (rem) {
+            const __m256i m = part_mask(rem);
+#pragma GCC unroll 8
+            for (int kk = 0; kk < K; kk++) {
+                __m256 kv = kv_load_part(kr[kk], full, rem, f16);
+#pragma GCC unroll 4
+                for (int r = 0; r < R; r++)
+                    acc[r * K + kk] = _mm256_fmadd_ps(_mm256_maskload_ps(qv[r] + full, m), kv, acc[r * K + kk]);
+            }
+        }
+        /* lane r * K + kk = head r, key kk */
+        const __m256 s = _mm256_mul_ps(hsum8(acc), scale);
+        float *dst = scores + j0;
+        if (K == 8) {
+            _mm256_storeu_ps(dst, s);
+        } else if (K == 4) {
+            _mm_storeu_ps(dst, _mm256_castps256_ps128(s));
+            _mm_storeu_ps(dst + stride, _mm256_extractf128_ps(s, 1));
+        } else { /* K == 2, R = 3 or 4 */
+            const __m128 lo = _mm256_castps256_ps128(s), hi = _mm256_extractf128_ps(s, 1);
+            _mm_storel_pi((__m64 *)dst, lo);
+            _mm_storeh_pi((__m64 *)(dst + stride), lo);
+            _mm_storel_pi((__m64 *)(dst + 2 * stride), hi);
+            if (R == 4)
+                _mm_storeh_pi((__m64 *)(dst + 3 * stride), hi);
+        }
     }
 }
 
-static void attend_one(attn_job *jb, int64_t t, int64_t h, float *scores) {
-    const bn_attn_args *a = jb->a;
-    int64_t hd = a->head_dim, g = h / (a->n_head / a->n_head_kv), n_keys = a->pos0 + t + 1;
-    int f16 = jb->k->type == BN_TYPE_F16;
-    const float *qv = (const float *)((const char *)jb->q->data + h * jb->q->nb[1] + t * jb->q->nb[2]);
-    float m = -INFINITY;
-    for (int64_t j = 0; j < n_keys; j++) {
-        scores[j] = dot_qk(jb->ctx, qv, kv_row(jb->k, j, g), hd, f16) * a->scale;
-        m = scores[j] > m ? scores[j] : m;
+/* Tiles: 4 heads x 2 keys, 3 x 2, 2 x 4 or 1 x 8 (at most 8 FMA chains
+ * plus the q and k vectors in 16 ymm registers). */
+static void score_keys(const attn_job *jb, const float *const *qv, int nh, int64_t g, int64_t n_keys,
+                       float *scores, int64_t stride) {
+#define SCORE(R, K)                                                                  \
+    do {                                                                             \
+        if (jb->k->type == BN_TYPE_F16)                                              \
+            score_keys_rk(jb, qv, g, n_keys, scores, stride, R, K, 1);               \
+        else                                                                         \
+            score_keys_rk(jb, qv, g, n_keys, scores, stride, R, K, 0);               \
+    } while (0)
+    switch (nh) {
+    case 4: SCORE(4, 2); break;
+    case 3: SCORE(3, 2); break;
+    case 2: SCORE(2, 4); break;
+    default: SCORE(1, 8); break;
     }
-    double sum = exp_scores(scores, n_keys, m);
-    float *o = (float *)((char *)jb->out->data + h * jb->out->nb[1] + t * jb->out->nb[2]);
-    weighted_v(jb, g, scores, n_keys, (float)(1.0 / sum), o);
+#undef SCORE
+}
+
+/* s[j] <- exp(s[j] - max) for j < n, returns their sum (in double). The
+ * scores are padded with -inf to a multiple of 8 (they fit: the slot is
+ * a multiple of 16 >= n_ctx >= n), which exp turns into 0. */
+static double softmax_numerators(float *s, int64_t n) {
+    const int64_t n8 = (n + 7) & ~(int64_t)7;
+    for (int64_t j = n; j < n8; j++)
+        s[j] = -INFINITY;
+    __m256 mx = _mm256_set1_ps(-INFINITY);
+    for (int64_t j = 0; j < n8; j += 8)
+        mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + j));
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    const __m256 m = _mm256_set1_ps(_mm_cvtss_f32(h));
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = acc0;
+    for (int64_t j = 0; j < n8; j += 8) {
+        __m256 p = ax_exp_softmax_ps(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
+        _mm256_storeu_ps(s + j, p);
+        acc0 = _mm256_add_pd(acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+        acc1 = _mm256_add_pd(acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+    }
+    const __m256d acc = _mm256_add_pd(acc0, acc1);
+    __m128d hd = _mm_add_pd(_mm256_castpd256_pd128(acc), _mm256_extractf128_pd(acc, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(hd, _mm_unpackhi_pd(hd, hd)));
+}
+
+/* Keys [j0, j1) of out_r[d0 + 8i ..] = inv_r * sum_j p_r[j] v_j[d0 + 8i ..]
+ * for R heads and i < DV full vectors (R * DV <= TILE accumulators).
+ * out_r holds the partial sums between key blocks; the last block scales
+ * them by inv_r. */
+AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *const *p, const float *inv,
+                           int64_t g, int64_t j0, int64_t j1, int last, int64_t d0, const int R, const int DV,
+                           const int f16) {
+    __m256 acc[TILE];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int i = 0; i < DV; i++)
+            acc[r * DV + i] = j0 ? _mm256_loadu_ps(out[r] + d0 + 8 * i) : _mm256_setzero_ps();
+    const int64_t vs = jb->v->nb[1];
+    const char *vr = kv_row(jb->v, j0, g);
+    for (int64_t j = j0; j < j1; j++, vr += vs) {
+        __m256 pj[HEADS_MAX];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            pj[r] = _mm256_broadcast_ss(p[r] + j);
+#pragma GCC unroll 8
+        for (int i = 0; i < DV; i++) {
+            __m256 vv = kv_load8(vr, d0 + 8 * i, f16);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++)
+                acc[r * DV + i] = _mm256_fmadd_ps(pj[r], vv, acc[r * DV + i]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        const __m256 s = _mm256_set1_ps(last ? inv[r] : 1.0f);
+#pragma GCC unroll 8
+        for (int i = 0; i < DV; i++)
+            _mm256_storeu_ps(out[r] + d0 + 8 * i, _mm256_mul_ps(acc[r * DV + i], s));
+    }
+}
+
+/* The last head_dim % 8 dimensions (not seen in practice: kept simple). */
+static void weigh_part(const attn_job *jb, float *const *out, const float *const *p, const float *inv, int nh,
+                       int64_t g, int64_t n_keys, int64_t d0, int n, int f16) {
+    __m256 acc[HEADS_MAX];
+    for (int r = 0; r < nh; r++)
+        acc[r] = _mm256_setzero_ps();
+    for (int64_t j = 0; j < n_keys; j++) {
+        __m256 vv = kv_load_part(kv_row(jb->v, j, g), d0, n, f16);
+        for (int r = 0; r < nh; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(p[r] + j), vv, acc[r]);
+    }
+    for (int r = 0; r < nh; r++)
+        _mm256_maskstore_ps(out[r] + d0, part_mask(n), _mm256_mul_ps(acc[r], _mm256_set1_ps(inv[r])));
+}
+
+/* Keys in blocks of about 16 KiB of V rows, so that the head_dim chunks
+ * after the first find the block in L1 instead of streaming the whole V
+ * cache once per chunk (it outgrows L2 at long contexts). */
+AX_INLINE void weigh_values_r(const attn_job *jb, float *const *out, const float *const *p, const float *inv,
+                              int64_t g, int64_t n_keys, const int R, const int f16) {
+    const int DV = TILE / R;
+    const int64_t hd = jb->a->head_dim, full = hd & ~(int64_t)7;
+    int64_t kb = 16384 / (hd * (f16 ? 2 : 4));
+    kb = kb < 16 ? 16 : kb;
+    for (int64_t j0 = 0; j0 < n_keys; j0 += kb) {
+        const int64_t j1 = n_keys - j0 < kb ? n_keys : j0 + kb;
+        const int last = j1 == n_keys;
+        int64_t d0 = 0;
+        for (; d0 + 8 * DV <= full; d0 += 8 * DV)
+            weigh_chunk(jb, out, p, inv, g, j0, j1, last, d0, R, DV, f16);
+        for (; d0 < full; d0 += 8) /* vectors short of a whole chunk */
+            weigh_chunk(jb, out, p, inv, g, j0, j1, last, d0, R, 1, f16);
+    }
+    if (full < hd)
+        weigh_part(jb, out, p, inv, R, g, n_keys, full, (int)(hd - full), f16);
+}
+
+/* Chunks of 4 heads x 2 vectors, 3 x 2, 2 x 4 or 1 x 8. */
+static void weigh_values(const attn_job *jb, float *const *out, const float *const *p, const float *inv, int nh,
+                         int64_t g, int64_t n_keys) {
+#define WEIGH(R)                                                                     \
+    do {                                                                             \
+        if (jb->v->type == BN_TYPE_F16)                                              \
+            weigh_values_r(jb, out, p, inv, g, n_keys, R, 1);                        \
+        else                                                                         \
+            weigh_values_r(jb, out, p, inv, g, n_keys, R, 0);                        \
+    } while (0)
+    switch (nh) {
+    case 4: WEIGH(4); break;
+    case 3: WEIGH(3); break;
+    case 2: WEIGH(2); break;
+    default: WEIGH(1); break;
+    }
+#undef WEIGH
+}
+
+/* Item = (token, kv head, chunk of query heads in its group). */
+static void attend_item(attn_job *jb, int64_t item, float *scores) {
+    const bn_attn_args *a = jb->a;
+    const int64_t per_tok = (int64_t)a->n_head_kv * jb->items_per_group;
+    const int64_t t = item / per_tok, g = (item % per_tok) / jb->items_per_group;
+    const int group = a->n_head / a->n_head_kv, hpi = jb->heads_per_item;
+    const int64_t h0 = g * group + (item % jb->items_per_group) * hpi;
+    const int nh = (int)(g * group + group - h0 < hpi ? g * group + group - h0 : hpi);
+    const int64_t n_keys = a->pos0 + t + 1;
+    const float *qv[HEADS_MAX], *p[HEADS_MAX];
+    float *o[HEADS_MAX], inv[HEADS_MAX];
+    for (int r = 0; r < HEADS_MAX; r++) {
+        int rr = r < nh ? r : 0; /* rows past nh: valid, never used */
+        qv[r] = (const float *)((const char *)jb->q->data + (h0 + rr) * jb->q->nb[1] + t * jb->q->nb[2]);
+        o[r] = (float *)((char *)jb->out->data + (h0 + rr) * jb->out->nb[1] + t * jb->out->nb[2]);
+        p[r] = scores + rr * jb->slot_len;
+    }
+    score_keys(jb, qv, nh, g, n_keys, scores, jb->slot_len);
+    for (int r = 0; r < nh; r++)
+        inv[r] = (float)(1.0 / softmax_numerators(scores + r * jb->slot_len, n_keys));
+    weigh_values(jb, o, p, inv, nh, g, n_keys);
 }
 
 static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
@@ -132,9 +308,9 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
         atomic_store(&jb->bad_thread, 1);
         return;
     }
-    float *scores = jb->scratch + (int64_t)thread_index * jb->slot_len;
+    float *scores = jb->scratch + (int64_t)thread_index * jb->heads_per_item * jb->slot_len;
     for (int64_t i = begin; i < end; i++)
-        attend_one(jb, i / jb->a->n_head, i % jb->a->n_head, scores);
+        attend_item(jb, i, scores);
 }
 
 static bn_status check_kv(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
@@ -184,13 +360,23 @@ bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor 
     if (k->ne[1] != v->ne[1])
         return pc_fail(ctx, BN_ERR_INVALID, "attention: k and v caches differ in n_ctx (%lld vs %lld)",
                         (long long)k->ne[1], (long long)v->ne[1]);
-    attn_job jb = {.ctx = ctx, .q = q, .k = k, .v = v, .out = out, .a = a, .n_slots = ctx->n_threads};
+    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .n_slots = ctx->n_threads};
     jb.slot_len = (k->ne[1] + 15) / 16 * 16;
+    /* Fewer heads per item when there are too few items to keep every
+     * thread busy (decode: one token). */
+    const int group = a->n_head / a->n_head_kv;
+    jb.heads_per_item = group < HEADS_MAX ? group : HEADS_MAX;
+    while (jb.heads_per_item > 1 &&
+           (int64_t)a->n_tokens * a->n_head_kv * ((group + jb.heads_per_item - 1) / jb.heads_per_item) <
+               4 * (int64_t)ctx->n_threads)
+        jb.heads_per_item /= 2;
+    jb.items_per_group = (group + jb.heads_per_item - 1) / jb.heads_per_item;
     atomic_init(&jb.bad_thread, 0);
-    jb.scratch = ax_scratch_get(ctx, AX_SCR_ATTN, sizeof(float) * (size_t)jb.slot_len * (size_t)jb.n_slots);
+    jb.scratch = ax_scratch_get(ctx, AX_SCR_ATTN,
+                                sizeof(float) * (size_t)jb.heads_per_item * (size_t)jb.slot_len * (size_t)jb.n_slots);
     if (!jb.scratch)
         return pc_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
-    ax_parallel(ctx, (int64_t)a->n_tokens * a->n_head, 1, attn_work, &jb);
+    ax_parallel(ctx, (int64_t)a->n_tokens * a->n_head_kv * jb.items_per_group, 1, attn_work, &jb);
     ax_scratch_put(ctx, AX_SCR_ATTN, jb.scratch);
     if (atomic_load(&jb.bad_thread))
         return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",

@@ -151,6 +151,7 @@ void conf_test_attention(int pi) {
         {20, 5, 128, 1, 37, BN_TYPE_F16}, {20, 5, 128, 8, 0, BN_TYPE_F32}, {8, 8, 64, 3, 100, BN_TYPE_F16},
         /* odd and wide GQA groups, head_dim tails, key counts off multiples of 4 */
         {6, 2, 80, 5, 7, BN_TYPE_F16},    {16, 2, 256, 2, 9, BN_TYPE_F32}, {32, 4, 96, 1, 200, BN_TYPE_F16},
+        {4, 2, 36, 3, 11, BN_TYPE_F16},   {3, 1, 20, 2, 5, BN_TYPE_F32},
     };
     conf_plugin *p = &conf_plugins[pi];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
