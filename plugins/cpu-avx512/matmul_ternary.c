@@ -8,6 +8,7 @@
  * q[32n .. 32n+32) followed by q[128 + 32n .. 128 + 32n + 32).
  */
 #include <immintrin.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "a5_internal.h"
@@ -20,19 +21,19 @@ typedef struct stage_buf {
     float *s;
 } stage_buf;
 
-static size_t stage_bytes(const bn_weight *w, int64_t pass) {
-    return (size_t)(pass * w->k_pad) + (size_t)w->k_pad + sizeof(int32_t) * (size_t)(pass * w->n_blk * 16) +
+static size_t stage_bytes(const bn_weight *w, int64_t pass, int n_threads) {
+    return (size_t)(pass * w->k_pad) + (size_t)w->k_pad * (size_t)n_threads + sizeof(int32_t) * (size_t)(pass * w->n_blk * 16) +
            sizeof(int32_t) * (size_t)pass + sizeof(float) * (size_t)pass + 4 * A5_ALIGN;
 }
 
-static void stage_layout(const bn_weight *w, int64_t pass, uint8_t *base, stage_buf *sb) {
+static void stage_layout(const bn_weight *w, int64_t pass, int n_threads, uint8_t *base, stage_buf *sb) {
     size_t off = 0;
     sb->qp = (int8_t *)base;
     off += (size_t)(pass * w->k_pad);
     sb->nsumq = (int32_t *)(base + off);
     off += sizeof(int32_t) * (size_t)(pass * w->n_blk * 16);
-    sb->qtmp = (int8_t *)(base + off);
-    off += (size_t)w->k_pad;
+    sb->qtmp = (int8_t *)(base + off); /* one k_pad row per pool thread */
+    off += (size_t)w->k_pad * (size_t)n_threads;
     sb->nsumq_tot = (int32_t *)(base + off);
     off += sizeof(int32_t) * (size_t)pass;
     sb->s = (float *)(base + off);
@@ -62,6 +63,11 @@ static void stage_token(const bn_weight *w, const int8_t *q, int8_t *qp, int32_t
 typedef struct run_arg {
     const a5_tjob *jb;
     int vnni;
+    /* staging */
+    const bn_tensor *x, *x_scale;
+    stage_buf *sb;
+    int n_threads;
+    atomic_int bad_thread;
 } run_arg;
 
 static void run_rows(void *arg, int64_t begin, int64_t end, int thread_index) {
@@ -73,34 +79,56 @@ static void run_rows(void *arg, int64_t begin, int64_t end, int thread_index) {
         a5_ternary_rows_bw(ra->jb, begin, end);
 }
 
+/* Quantise (or copy) and stage tokens [begin, end) of the current pass,
+ * across the pool for prompts: serial staging capped 2-thread scaling. */
+static void stage_tokens(void *arg, int64_t begin, int64_t end, int thread_index) {
+    run_arg *ra = arg;
+    const a5_tjob *jb = ra->jb;
+    const bn_weight *w = jb->w;
+    stage_buf *sb = ra->sb;
+    if (thread_index < 0 || thread_index >= ra->n_threads) {
+        atomic_store(&ra->bad_thread, 1);
+        return;
+    }
+    int8_t *qtmp = sb->qtmp + (int64_t)thread_index * w->k_pad;
+    for (int64_t t = begin; t < end; t++) {
+        const char *xr = pc_row(ra->x, jb->tok0 + t);
+        memset(qtmp + w->n_cols, 0, (size_t)(w->k_pad - w->n_cols));
+        if (ra->x->type == BN_TYPE_I8) {
+            memcpy(qtmp, xr, (size_t)w->n_cols);
+            sb->s[t] = *pc_row_scale(ra->x_scale, ra->x, jb->tok0 + t);
+        } else {
+            sb->s[t] = a5_quantize_row((const float *)xr, w->n_cols, qtmp);
+        }
+        stage_token(w, qtmp, sb->qp + t * w->k_pad, sb->nsumq + t * w->n_blk * 16, sb->nsumq_tot + t);
+    }
+}
+
 bn_status a5_matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                             const bn_tensor *x_scale, bn_tensor *y) {
     int64_t n_tok = pc_n_rows(x), pass = n_tok < A5_TOK_PASS ? n_tok : A5_TOK_PASS;
-    uint8_t *base = a5_scratch_get(ctx, stage_bytes(w, pass));
+    int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    uint8_t *base = a5_scratch_get(ctx, stage_bytes(w, pass, n_threads));
     if (!base)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
     stage_buf sb;
-    stage_layout(w, pass, base, &sb);
+    stage_layout(w, pass, n_threads, base, &sb);
     a5_tjob jb = {.w = w, .qp = sb.qp, .nsumq = sb.nsumq, .nsumq_tot = sb.nsumq_tot, .s = sb.s, .y = y};
     jb.out_i32 = y->type == BN_TYPE_I32;
     jb.blockwise = !jb.out_i32 && w->block_d != NULL;
-    run_arg ra = {.jb = &jb, .vnni = ctx->has_vnni};
+    run_arg ra = {.jb = &jb, .vnni = ctx->has_vnni, .x = x, .x_scale = x_scale, .sb = &sb, .n_threads = n_threads};
+    atomic_init(&ra.bad_thread, 0);
     for (int64_t t0 = 0; t0 < n_tok; t0 += pass) {
         jb.tok0 = t0;
         jb.n_tok = n_tok - t0 < pass ? n_tok - t0 : pass;
-        for (int64_t t = 0; t < jb.n_tok; t++) {
-            const char *xr = pc_row(x, t0 + t);
-            memset(sb.qtmp + w->n_cols, 0, (size_t)(w->k_pad - w->n_cols));
-            if (x->type == BN_TYPE_I8) {
-                memcpy(sb.qtmp, xr, (size_t)w->n_cols);
-                sb.s[t] = *pc_row_scale(x_scale, x, t0 + t);
-            } else {
-                sb.s[t] = a5_quantize_row((const float *)xr, w->n_cols, sb.qtmp);
-            }
-            stage_token(w, sb.qtmp, sb.qp + t * w->k_pad, sb.nsumq + t * w->n_blk * 16, sb.nsumq_tot + t);
-        }
+        if (jb.n_tok > 1)
+            a5_parallel(ctx, jb.n_tok, 1, stage_tokens, &ra);
+        else
+            stage_tokens(&ra, 0, 1, 0);
         a5_parallel(ctx, w->rows_pad / A5_RG, GROUPS_PER_GRAIN, run_rows, &ra);
     }
     a5_scratch_put(ctx, base);
+    if (atomic_load(&ra.bad_thread))
+        return pc_fail(ctx, BN_ERR_INTERNAL, "matmul: pool thread index beyond n_threads = %d", n_threads);
     return BN_OK;
 }

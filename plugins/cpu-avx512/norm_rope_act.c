@@ -19,6 +19,86 @@ A5_INLINE __mmask16 tail_mask(int64_t left) {
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
 }
 
+/* The row-wise ops run their rows across the pool when there are several
+ * (prompt processing) and enough work to pay for the hand-off; one row
+ * (decode) stays on the calling thread. */
+enum { ROW_RMS, ROW_RELU2, ROW_SILU, ROW_ADD };
+
+typedef struct rows_job {
+    int op;
+    const bn_tensor *a, *b; /* x | gate, up | a, b */
+    bn_tensor *dst;
+    const float *w; /* rms_norm weight or NULL */
+    float eps;
+} rows_job;
+
+static void rms_row(const float *xr, const float *wv, float eps, int64_t n, float *yr) {
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (int64_t i = 0; i < n; i += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), xr + i);
+        __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+        s0 = _mm512_fmadd_pd(lo, lo, s0);
+        s1 = _mm512_fmadd_pd(hi, hi, s1);
+    }
+    double ss = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+    __m512 inv = _mm512_set1_ps((float)(1.0 / sqrt(ss / (double)n + (double)eps)));
+    for (int64_t i = 0; i < n; i += 16) { /* dst may alias x: each chunk is read before written */
+        __mmask16 k = tail_mask(n - i);
+        __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, xr + i), inv);
+        if (wv)
+            v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(k, wv + i));
+        _mm512_mask_storeu_ps(yr + i, k, v);
+    }
+}
+
+static void act_row(int silu, const float *g, const float *u, int64_t n, float *y) {
+    if (silu) {
+        for (int64_t i = 0; i < n; i++)
+            y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+        return;
+    }
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        __m512 gv = _mm512_max_ps(_mm512_maskz_loadu_ps(k, g + i), _mm512_setzero_ps());
+        __m512 uv = _mm512_maskz_loadu_ps(k, u + i);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_mul_ps(gv, gv), uv));
+    }
+}
+
+static void add_row(const float *ar, const float *br, int64_t n, float *y) {
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        _mm512_mask_storeu_ps(y + i, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, ar + i), _mm512_maskz_loadu_ps(k, br + i)));
+    }
+}
+
+static void rows_work(void *arg, int64_t begin, int64_t end, int thread_index) {
+    (void)thread_index;
+    const rows_job *jb = arg;
+    int64_t n = jb->a->ne[0];
+    for (int64_t r = begin; r < end; r++) {
+        const float *a = (const float *)pc_row(jb->a, r), *b = jb->b ? (const float *)pc_row(jb->b, r) : NULL;
+        float *y = (float *)pc_row(jb->dst, r);
+        switch (jb->op) {
+        case ROW_RMS: rms_row(a, jb->w, jb->eps, n, y); break;
+        case ROW_RELU2: act_row(0, a, b, n, y); break;
+        case ROW_SILU: act_row(1, a, b, n, y); break;
+        default: add_row(a, b, n, y); break;
+        }
+    }
+}
+
+#define ROWS_PARALLEL_MIN 8192 /* elements; below this the hand-off costs more than it saves */
+
+static void run_rows(bn_backend_ctx *ctx, rows_job *jb) {
+    int64_t rows = pc_n_rows(jb->a);
+    if (rows > 1 && rows * jb->a->ne[0] >= ROWS_PARALLEL_MIN)
+        a5_parallel(ctx, rows, 1, rows_work, jb);
+    else
+        rows_work(jb, 0, rows, 0);
+}
+
 bn_status a5_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                       bn_tensor *dst) {
     bn_status st;
@@ -37,27 +117,8 @@ bn_status a5_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *
                            (long long)n, (long long)weight->ne[0]);
         wv = weight->data;
     }
-    for (int64_t r = 0; r < pc_n_rows(x); r++) {
-        const float *xr = (const float *)pc_row(x, r);
-        float *yr = (float *)pc_row(dst, r);
-        __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
-        for (int64_t i = 0; i < n; i += 16) {
-            __m512 v = _mm512_maskz_loadu_ps(tail_mask(n - i), xr + i);
-            __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-            __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-            s0 = _mm512_fmadd_pd(lo, lo, s0);
-            s1 = _mm512_fmadd_pd(hi, hi, s1);
-        }
-        double ss = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
-        __m512 inv = _mm512_set1_ps((float)(1.0 / sqrt(ss / (double)n + (double)eps)));
-        for (int64_t i = 0; i < n; i += 16) { /* dst may alias x: each chunk is read before written */
-            __mmask16 k = tail_mask(n - i);
-            __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(k, xr + i), inv);
-            if (wv)
-                v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(k, wv + i));
-            _mm512_mask_storeu_ps(yr + i, k, v);
-        }
-    }
+    rows_job jb = {.op = ROW_RMS, .a = x, .dst = dst, .w = wv, .eps = eps};
+    run_rows(ctx, &jb);
     return BN_OK;
 }
 
@@ -169,22 +230,8 @@ bn_status a5_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor
         return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: gate, up and dst must have one shape");
     if (act != BN_ACT_RELU2 && act != BN_ACT_SILU)
         return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: unknown activation %d", (int)act);
-    int64_t n = gate->ne[0];
-    for (int64_t r = 0; r < pc_n_rows(gate); r++) {
-        const float *g = (const float *)pc_row(gate, r), *u = (const float *)pc_row(up, r);
-        float *y = (float *)pc_row(dst, r);
-        if (act == BN_ACT_SILU) {
-            for (int64_t i = 0; i < n; i++)
-                y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-            continue;
-        }
-        for (int64_t i = 0; i < n; i += 16) {
-            __mmask16 k = tail_mask(n - i);
-            __m512 gv = _mm512_max_ps(_mm512_maskz_loadu_ps(k, g + i), _mm512_setzero_ps());
-            __m512 uv = _mm512_maskz_loadu_ps(k, u + i);
-            _mm512_mask_storeu_ps(y + i, k, _mm512_mul_ps(_mm512_mul_ps(gv, gv), uv));
-        }
-    }
+    rows_job jb = {.op = act == BN_ACT_SILU ? ROW_SILU : ROW_RELU2, .a = gate, .b = up, .dst = dst};
+    run_rows(ctx, &jb);
     return BN_OK;
 }
 
@@ -196,16 +243,8 @@ bn_status a5_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn
         return st;
     if (!pc_same_shape(a, b) || !pc_same_shape(a, dst))
         return pc_fail(ctx, BN_ERR_INVALID, "add: a, b and dst must have one shape");
-    int64_t n = a->ne[0];
-    for (int64_t r = 0; r < pc_n_rows(a); r++) {
-        const float *ar = (const float *)pc_row(a, r), *br = (const float *)pc_row(b, r);
-        float *y = (float *)pc_row(dst, r);
-        for (int64_t i = 0; i < n; i += 16) {
-            __mmask16 k = tail_mask(n - i);
-            _mm512_mask_storeu_ps(y + i, k,
-                                  _mm512_add_ps(_mm512_maskz_loadu_ps(k, ar + i), _mm512_maskz_loadu_ps(k, br + i)));
-        }
-    }
+    rows_job jb = {.op = ROW_ADD, .a = a, .b = b, .dst = dst};
+    run_rows(ctx, &jb);
     return BN_OK;
 }
 
@@ -217,11 +256,22 @@ bn_status a5_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
         return st;
     if (!pc_same_shape(src, dst))
         return pc_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
-    /* every F16/BF16 value is exact in f32, so going through f32 rounds once */
+    /* every F16/BF16 value is exact in f32, so going through f32 rounds once;
+     * F32 <-> F16 (the KV cache writes) use vcvtps2ph / vcvtph2ps, which round
+     * to nearest even like pc_f32_to_f16 */
+    int64_t n = src->ne[0];
     for (int64_t r = 0; r < pc_n_rows(src); r++) {
         const char *sr = pc_row(src, r);
         char *dr = pc_row(dst, r);
-        for (int64_t i = 0; i < src->ne[0]; i++)
+        int64_t i = 0;
+        if (src->type == BN_TYPE_F32 && dst->type == BN_TYPE_F16)
+            for (; i + 16 <= n; i += 16)
+                _mm256_storeu_si256((__m256i *)(dr + 2 * i),
+                                    _mm512_cvtps_ph(_mm512_loadu_ps((const float *)sr + i), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        else if (src->type == BN_TYPE_F16 && dst->type == BN_TYPE_F32)
+            for (; i + 16 <= n; i += 16)
+                _mm512_storeu_ps((float *)dr + i, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(sr + 2 * i))));
+        for (; i < n; i++)
             pc_store(dst, dr, i, pc_load(ctx, src, sr, i));
     }
     return BN_OK;
