@@ -4,7 +4,14 @@
  * reference plugin.
  *
  *   bench-kernels [-t THREADS] [-b PLUGINS] [--only GROUP,...] [--min-ms MS]
+ *                 [--kernels auto,mad,tl1,tl2] [--tokens N,...] [--no-reference] [--cold MB]
  *
+ * --kernels runs every ternary matmul case once per listed kernel (rows
+ * side by side, for A/B comparisons); --tokens replaces the token counts
+ * (1 and 8) of the ternary matmul cases; --no-reference skips the (slow)
+ * reference plugin and its ratios; --cold MB makes each matmul case cycle
+ * over copies of its weight totalling >= MB of source bytes, so weights
+ * stream from DRAM as in a real decode instead of sitting in cache.
  * Each case is set up once per plugin (weights prepared, tensors in the
  * plugin's buffers), warmed up with one call, then timed in samples of k
  * calls (k chosen so a sample lasts >= 2 ms) until --min-ms have passed
@@ -124,12 +131,38 @@ static int wanted(const char *list, const char *name) {
 
 static void usage(void) {
     fprintf(stderr, "usage: bench-kernels [-t THREADS] [-b PLUGIN,...] [--only GROUP,...] [--min-ms MS]\n"
+                    "                     [--kernels auto,mad,tl1,tl2] [--tokens N,...] [--no-reference]\n"
+                    "                     [--cold MB]\n"
                     "groups: matmul rms_norm rope attention ffn_act add quantize_act\n");
+}
+
+static int parse_kernels(const char *list, unsigned *mask) {
+    static const char *names[] = {"auto", "mad", "tl1", "tl2"};
+    *mask = 0;
+    for (int k = 0; k < 4; k++)
+        if (wanted(list, names[k]))
+            *mask |= 1u << k;
+    return *mask != 0;
+}
+
+static int parse_tokens(const char *list, bk_opts *o) {
+    o->n_tokens = 0;
+    for (const char *p = list; *p && o->n_tokens < 8;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 1 || v > 4096 || (*end && *end != ','))
+            return 0;
+        o->tokens[o->n_tokens++] = v;
+        p = *end ? end + 1 : end;
+    }
+    return o->n_tokens > 0;
 }
 
 int main(int argc, char **argv) {
     const char *plugins = NULL, *only = NULL;
     double min_s = 0.3;
+    bk_opts opts = {0};
+    int no_ref = 0;
     bn_cli_overrides cli;
     bn_cli_overrides_init(&cli);
     for (int i = 1; i < argc; i++) {
@@ -141,6 +174,14 @@ int main(int argc, char **argv) {
             only = argv[++i];
         else if (!strcmp(argv[i], "--min-ms") && i + 1 < argc)
             min_s = atof(argv[++i]) / 1000.0;
+        else if (!strcmp(argv[i], "--cold") && i + 1 < argc)
+            opts.cold_mb = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-reference"))
+            no_ref = 1;
+        else if (!strcmp(argv[i], "--kernels") && i + 1 < argc && parse_kernels(argv[i + 1], &opts.kernels))
+            i++;
+        else if (!strcmp(argv[i], "--tokens") && i + 1 < argc && parse_tokens(argv[i + 1], &opts))
+            i++;
         else {
             usage();
             return 2;
@@ -159,7 +200,7 @@ int main(int argc, char **argv) {
         for (size_t i = 0; i < bn_engine_plugin_count(e) && np < MAX_PLUGINS; i++) {
             const bn_plugin_report *r = bn_engine_plugin(e, i);
             int is_ref = strcmp(r->name, "reference") == 0;
-            if (!r->usable || is_ref != (pass == 0) || (!is_ref && !wanted(plugins, r->name)))
+            if (!r->usable || is_ref != (pass == 0) || (is_ref && no_ref) || (!is_ref && !wanted(plugins, r->name)))
                 continue;
             bk_plugin *p = &ps[np];
             p->name = r->name;
@@ -181,7 +222,7 @@ int main(int argc, char **argv) {
             printf(" %10s", "ratio");
     printf("\n");
     bk_case *cs;
-    int nc = bk_cases(&cs);
+    int nc = bk_cases(&opts, &cs);
     for (int ci = 0; ci < nc; ci++) {
         bk_case *c = &cs[ci];
         if (!wanted(only, c->group))

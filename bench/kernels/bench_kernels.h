@@ -31,6 +31,7 @@ typedef struct bk_case {
     int32_t wtype;
     int64_t rows, cols, tokens; /* meaning depends on the op */
     int32_t aux;
+    int cold_mb; /* matmul: cycle over weight copies of >= this many MB */
 } bk_case;
 
 uint64_t bk_rand(uint64_t *s);
@@ -39,7 +40,15 @@ int bk_tensor_new(bk_plugin *p, bk_tensor *t, int32_t type, int64_t ne0, int64_t
 int bk_tensor_fill(bk_plugin *p, bk_tensor *t, uint64_t seed, float amp);
 void bk_tensor_free(bk_plugin *p, bk_tensor *t);
 
+/* What the command line asks of the ternary matmul cases. */
+typedef struct bk_opts {
+    unsigned kernels;  /* bit k: bn_kernel k; 0 = AUTO plus TL1/TL2 at one shape */
+    int64_t tokens[8]; /* token counts; n_tokens 0 = 1 and 8 */
+    int n_tokens;
+    int cold_mb; /* > 0: cycle each matmul over copies of its weight >= this many MB (DRAM-bound decode) */
+} bk_opts;
+
 /* The list of cases (bench_ops.c). */
-int bk_cases(bk_case **out);
+int bk_cases(const bk_opts *o, bk_case **out);
 
 #endif

@@ -69,8 +69,11 @@ static uint8_t *make_weight(int32_t type, int64_t rows, int64_t cols, size_t *si
 
 /* ---- matmul ---------------------------------------------------------------- */
 
+#define MAX_COPIES 256
+
 typedef struct mm_state {
-    bn_weight *w;
+    bn_weight *w[MAX_COPIES];
+    int n_w, next;
     bk_tensor x, y;
 } mm_state;
 
@@ -95,26 +98,30 @@ static int mm_setup(bk_case *c, bk_plugin *p) {
     c->state = st;
     bn_weight_src ws = {.name = c->label, .type = c->wtype, .kernel = c->aux, .n_rows = c->rows,
                         .n_cols = c->cols, .data = src->data, .size = src->size, .scale = 1.0f};
-    if (p->be->weight_prepare(p->ctx, &ws, &st->w) != BN_OK) {
-        fprintf(stderr, "bench-kernels: %s: weight_prepare on %s: %s\n", c->label, p->name,
-                p->be->last_error(p->ctx));
-        return 0;
-    }
+    int64_t want = c->cold_mb > 0 ? ((int64_t)c->cold_mb << 20) / (int64_t)src->size + 1 : 1;
+    for (st->n_w = 0; st->n_w < (want < MAX_COPIES ? want : MAX_COPIES); st->n_w++)
+        if (p->be->weight_prepare(p->ctx, &ws, &st->w[st->n_w]) != BN_OK) {
+            fprintf(stderr, "bench-kernels: %s: weight_prepare on %s: %s\n", c->label, p->name,
+                    p->be->last_error(p->ctx));
+            return 0;
+        }
     return bk_tensor_new(p, &st->x, BN_TYPE_F32, c->cols, c->tokens, 1) &&
            bk_tensor_fill(p, &st->x, 42, 2.0f) && bk_tensor_new(p, &st->y, BN_TYPE_F32, c->rows, c->tokens, 1);
 }
 
 static int mm_run(bk_case *c, bk_plugin *p) {
     mm_state *st = c->state;
-    return p->be->matmul(p->ctx, st->w, &st->x.t, NULL, &st->y.t) == BN_OK;
+    bn_weight *w = st->w[st->next];
+    st->next = (st->next + 1) % st->n_w;
+    return p->be->matmul(p->ctx, w, &st->x.t, NULL, &st->y.t) == BN_OK;
 }
 
 static void mm_teardown(bk_case *c, bk_plugin *p) {
     mm_state *st = c->state;
     if (!st)
         return;
-    if (st->w)
-        p->be->weight_free(p->ctx, st->w);
+    for (int i = 0; i < MAX_COPIES && st->w[i]; i++)
+        p->be->weight_free(p->ctx, st->w[i]);
     bk_tensor_free(p, &st->x);
     bk_tensor_free(p, &st->y);
     free(st);
@@ -206,14 +213,15 @@ static void op_teardown(bk_case *c, bk_plugin *p) {
 
 /* ---- the list ------------------------------------------------------------------- */
 
-#define MAX_CASES 64
+#define MAX_CASES 256
 
-static void add_mm(bk_case *cs, int *n, int32_t type, int64_t rows, int64_t cols, int64_t T, int32_t kernel) {
+static void add_mm(bk_case *cs, int *n, int32_t type, int64_t rows, int64_t cols, int64_t T, int32_t kernel,
+                   int cold_mb) {
     bk_case *c = &cs[(*n)++];
     memset(c, 0, sizeof *c);
     c->group = "matmul";
-    snprintf(c->label, sizeof c->label, "matmul %s%s %lldx%lld T=%lld", bn_type_name(type),
-             kernel == BN_KERNEL_TL1 ? "/TL1" : kernel == BN_KERNEL_TL2 ? "/TL2" : "", (long long)rows,
+    static const char *kn[] = {"", "/MAD", "/TL1", "/TL2"};
+    snprintf(c->label, sizeof c->label, "matmul %s%s %lldx%lld T=%lld", bn_type_name(type), kn[kernel & 3], (long long)rows,
              (long long)cols, (long long)T);
     c->setup = mm_setup;
     c->run = mm_run;
@@ -224,6 +232,7 @@ static void add_mm(bk_case *cs, int *n, int32_t type, int64_t rows, int64_t cols
     c->cols = cols;
     c->tokens = T;
     c->aux = kernel;
+    c->cold_mb = cold_mb;
 }
 
 static void add_op(bk_case *cs, int *n, const char *group, int op, int64_t cols, int64_t T, const char *label) {
@@ -239,19 +248,27 @@ static void add_op(bk_case *cs, int *n, const char *group, int op, int64_t cols,
     c->aux = op;
 }
 
-int bk_cases(bk_case **out) {
+int bk_cases(const bk_opts *o, bk_case **out) {
     static bk_case cs[MAX_CASES];
     static const int32_t tern[] = {BN_TYPE_I2_S, BN_TYPE_TQ2_0, BN_TYPE_TQ1_0};
-    static const int64_t shapes[3][2] = {{2560, 2560}, {6912, 2560}, {2560, 6912}};
-    int n = 0;
+    /* A/B runs (--kernels) add the K/V projection shape, few rows to share among threads */
+    static const int64_t shapes[4][2] = {{2560, 2560}, {6912, 2560}, {2560, 6912}, {640, 2560}};
+    int n_shapes = o->kernels ? 4 : 3;
+    static const int64_t default_tokens[] = {1, 8};
+    const int64_t *toks = o->n_tokens ? o->tokens : default_tokens;
+    int n = 0, nt = o->n_tokens ? o->n_tokens : 2;
+    unsigned kernels = o->kernels ? o->kernels : 1u << BN_KERNEL_AUTO;
     for (int ti = 0; ti < 3; ti++)
-        for (int si = 0; si < 3; si++)
-            for (int T = 1; T <= 8; T += 7)
-                add_mm(cs, &n, tern[ti], shapes[si][0], shapes[si][1], T, BN_KERNEL_AUTO);
-    for (int k = BN_KERNEL_TL1; k <= BN_KERNEL_TL2; k++)
-        add_mm(cs, &n, BN_TYPE_I2_S, 2560, 2560, 1, k);
-    add_mm(cs, &n, BN_TYPE_F16, 128256, 2560, 1, BN_KERNEL_AUTO);
-    add_mm(cs, &n, BN_TYPE_Q8_0, 128256, 2560, 1, BN_KERNEL_AUTO);
+        for (int si = 0; si < n_shapes; si++)
+            for (int i = 0; i < nt; i++)
+                for (int k = BN_KERNEL_AUTO; k <= BN_KERNEL_TL2; k++)
+                    if ((kernels >> k) & 1 && n < MAX_CASES - 16)
+                        add_mm(cs, &n, tern[ti], shapes[si][0], shapes[si][1], toks[i], k, o->cold_mb);
+    if (!o->kernels)
+        for (int k = BN_KERNEL_TL1; k <= BN_KERNEL_TL2; k++)
+            add_mm(cs, &n, BN_TYPE_I2_S, 2560, 2560, 1, k, o->cold_mb);
+    add_mm(cs, &n, BN_TYPE_F16, 128256, 2560, 1, BN_KERNEL_AUTO, 0);
+    add_mm(cs, &n, BN_TYPE_Q8_0, 128256, 2560, 1, BN_KERNEL_AUTO, 0);
     add_op(cs, &n, "rms_norm", OP_RMS, 2560, 8, "rms_norm n=2560 T=8");
     add_op(cs, &n, "rope", OP_ROPE, 128, 8, "rope NEOX 128x20 T=8");
     add_op(cs, &n, "attention", OP_ATTN, 128, 1, "attention 20/5x128 ctx=128 F16");

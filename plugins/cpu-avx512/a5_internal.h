@@ -16,6 +16,9 @@
  * so a 4-row GEMV tile reads one sequential stream. The kernels unpack code
  * group n with one shift and mask, and the activations are permuted once
  * per token to match (see a5_stage_ternary).
+ *
+ * Prepared ternary weights (LUT layout, kernel TL1 / TL2; lut.c): 16-bit
+ * index words, one per row and word of columns; codes is then NULL.
  */
 #ifndef BITNET_A5_INTERNAL_H
 #define BITNET_A5_INTERNAL_H
@@ -41,8 +44,9 @@
 #define A5_UNIT 64      /* bytes per packed unit */
 #define A5_RG 4         /* rows per interleaved group */
 #define A5_TOK_PASS 64  /* tokens staged per pass */
-/* 1 once the LUT kernels (TL1/TL2) are implemented and pass conformance. */
-#define A5_HAVE_LUT 0
+#define A5_LUT_SUB 32    /* rows per LUT sub-tile: one vpermw */
+#define A5_LUT_NSUB 4    /* sub-tiles per LUT tile */
+#define A5_LUT_TILE (A5_LUT_SUB * A5_LUT_NSUB)
 
 struct bn_backend_ctx {
     const bn_services *svc;
@@ -75,6 +79,17 @@ struct bn_weight {
     int64_t k_pad, n_blk, rows_pad;
     uint8_t *codes;  /* rows_pad / 4 * n_blk * 256 bytes */
     float *block_d;  /* TQ1_0/TQ2_0: [rows_pad][n_blk], 0 for padded rows */
+
+    /* ternary, LUT layout (lut.c), kernel TL1 / TL2 */
+    int32_t lut_g;        /* weights per group: 2 (TL1) or 3 (TL2) */
+    int32_t lut_gw;       /* groups per index word: 4 (TL1) or 3 (TL2) */
+    int64_t lut_seg_len;  /* columns per scale segment: n_cols (I2_S) or 256 (TQ) */
+    int64_t lut_n_seg, lut_wps, lut_n_words; /* segments, words per segment, words per row */
+    int64_t lut_chunk, lut_n_chunks; /* words per chunk (the last may be short), chunks */
+    int64_t lut_tiles;    /* tiles of A5_LUT_TILE rows (the last may be short) */
+    int64_t lut_rows32;   /* n_rows rounded up to a whole sub-tile */
+    uint16_t *lut_idx;    /* [chunk][tile][word][sub-tile][32 rows] */
+    float *lut_d;         /* TQ: [tile][segment][sub-tile][even rows | odd rows] */
 
     /* Q8_0: int8 quants row-major and fp16 block scales */
     int8_t *q8;
@@ -109,8 +124,38 @@ bn_status a5_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, b
 bn_status a5_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst);
 /* Repack a ternary source into w->codes / w->block_d (MAD layout). */
 bn_status a5_repack_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w);
-/* Ternary value t of row r, column c of a prepared weight. */
+/* What both ternary layouts share: k_pad, n_blk, rows_pad, tensor_scale, and
+ * block_d allocated (zero) for TQ sources. */
+bn_status a5_ternary_setup(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w);
+/* Row r of the source as k_pad ternary values (zero past n_cols) and, for
+ * TQ, its n_blk block scales in d. Returns -1, or the column of an invalid
+ * code 3 (then report it with a5_bad_code). Thread-safe. */
+int64_t a5_source_row(const bn_weight_src *src, const bn_weight *w, int64_t r, int8_t *t, float *d);
+bn_status a5_bad_code(bn_backend_ctx *ctx, const bn_weight *w, int64_t r, int64_t c);
+/* Ternary value t of row r, column c of a prepared weight (either layout). */
 int a5_ternary_at(const bn_weight *w, int64_t r, int64_t c);
+
+A5_INLINE int a5_is_ternary(const bn_weight *w) { return w->codes != NULL || w->lut_idx != NULL; }
+
+/* ---- lut.c / lut_matmul.c: the TL1 / TL2 kernels -------------------------- */
+/* Build the LUT layout (and block_d) straight from the source. */
+bn_status a5_lut_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w);
+int a5_lut_ternary_at(const bn_weight *w, int64_t r, int64_t c);
+/* Sub-tiles of 32 rows in tile `tile` (A5_LUT_NSUB except maybe the last). */
+A5_INLINE int64_t a5_lut_tile_subs(const bn_weight *w, int64_t tile) {
+    int64_t subs = (w->n_rows - tile * A5_LUT_TILE + A5_LUT_SUB - 1) / A5_LUT_SUB;
+    return subs < A5_LUT_NSUB ? subs : A5_LUT_NSUB;
+}
+/* Words in chunk c, and where chunk c of tile `tile` starts in lut_idx. */
+A5_INLINE int64_t a5_lut_chunk_words(const bn_weight *w, int64_t c) {
+    int64_t left = w->lut_n_words - c * w->lut_chunk;
+    return left < w->lut_chunk ? left : w->lut_chunk;
+}
+A5_INLINE size_t a5_lut_block_off(const bn_weight *w, int64_t c, int64_t tile) {
+    return (size_t)(c * w->lut_chunk * w->lut_rows32 + tile * A5_LUT_TILE * a5_lut_chunk_words(w, c));
+}
+bn_status a5_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                        const bn_tensor *x_scale, bn_tensor *y);
 
 /* ---- quant_act.c --------------------------------------------------------- */
 float a5_quantize_row(const float *x, int64_t n, int8_t *q);

@@ -112,8 +112,9 @@ static int is_ternary_storage(int32_t t) {
     return t == BN_TYPE_I2_S || t == BN_TYPE_TQ1_0 || t == BN_TYPE_TQ2_0;
 }
 
+/* MAD: matmul_ternary.c; TL1 / TL2: the vpermw LUT kernels of lut_matmul.c. */
 static int a5_kernel_ready(int32_t k) {
-    return k == BN_KERNEL_AUTO || k == BN_KERNEL_MAD || (A5_HAVE_LUT && (k == BN_KERNEL_TL1 || k == BN_KERNEL_TL2));
+    return k >= BN_KERNEL_AUTO && k <= BN_KERNEL_TL2;
 }
 
 static int supports_matmul(const bn_op_desc *d) {
@@ -178,7 +179,7 @@ static const bn_backend a5_backend = {
             .struct_size = sizeof(bn_backend),
             .name = "cpu-avx512",
             .version = "0.1.0",
-            .description = "x86-64 AVX-512 (F/BW/VL; VNNI where present): ternary GEMV/GEMM, F16/Q8_0 heads",
+            .description = "x86-64 AVX-512 (F/BW/VL; VNNI where present): ternary MAD GEMV/GEMM, vpermw LUT kernels (TL1/TL2), F16/Q8_0 heads",
             .device = BN_DEVICE_CPU,
         },
     .score = a5_score,

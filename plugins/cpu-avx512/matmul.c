@@ -1,6 +1,6 @@
 /*
  * y = W x: argument checks, then the kernel family of the weight type
- * (matmul_ternary.c, matmul_q8.c, matmul_float.c).
+ * (matmul_ternary.c or lut_matmul.c, matmul_q8.c, matmul_float.c).
  */
 #include "a5_internal.h"
 
@@ -19,11 +19,11 @@ static bn_status check_args(bn_backend_ctx *ctx, const bn_weight *w, const bn_te
                        "ne[0] = %lld and %lld rows",
                        w->name, (long long)w->n_rows, (long long)w->n_cols, (long long)x->ne[0],
                        (long long)pc_n_rows(x), (long long)y->ne[0], (long long)pc_n_rows(y));
-    if (y->type == BN_TYPE_I32 && !w->codes)
+    if (y->type == BN_TYPE_I32 && !a5_is_ternary(w))
         return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)",
                        w->name, bn_type_name(w->type));
     if (x->type == BN_TYPE_I8) {
-        if (!w->codes && w->type != BN_TYPE_Q8_0)
+        if (!a5_is_ternary(w) && w->type != BN_TYPE_Q8_0)
             return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I8 activations need ternary or Q8_0 weights "
                            "('%s' is %s)", w->name, bn_type_name(w->type));
         if (!x_scale)
@@ -38,6 +38,8 @@ bn_status a5_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
     bn_status st = check_args(ctx, w, x, x_scale, y);
     if (st != BN_OK)
         return st;
+    if (w->lut_idx)
+        return a5_lut_matmul(ctx, w, x, x_scale, y);
     if (w->codes)
         return a5_matmul_ternary(ctx, w, x, x_scale, y);
     if (w->q8)

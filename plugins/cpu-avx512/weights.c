@@ -2,7 +2,8 @@
  * Weights: prepare (validate + repack), free, dequantize, get_rows.
  *
  * Ternary storage (I2_S, TQ1_0, TQ2_0) is repacked into the MAD layout
- * (a5_internal.h, repack.c) with its scales kept as f32: the same codes and
+ * (a5_internal.h, repack.c), or for kernel TL1 / TL2 into the LUT layout
+ * (lut.c), with its scales kept as f32: the same codes and
  * scales as stored. Q8_0 is split into int8 quants and fp16 block scales
  * (same values, aligned for the kernels); F32, F16, BF16 and Q6_K keep the
  * stored bytes.
@@ -24,6 +25,8 @@ void a5_weight_free(bn_backend_ctx *ctx, bn_weight *w) {
         return;
     a5_free(ctx, w->codes);
     a5_free(ctx, w->block_d);
+    a5_free(ctx, w->lut_idx);
+    a5_free(ctx, w->lut_d);
     a5_free(ctx, w->q8);
     a5_free(ctx, w->q8_d);
     a5_free(ctx, w->raw);
@@ -76,10 +79,6 @@ bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_we
                        name, bn_type_name(type), (int)type);
     if (src->kernel < BN_KERNEL_AUTO || src->kernel > BN_KERNEL_TL2)
         return pc_fail(ctx, BN_ERR_INVALID, "tensor '%s': unknown kernel %d", name, (int)src->kernel);
-    if (ternary && !A5_HAVE_LUT && (src->kernel == BN_KERNEL_TL1 || src->kernel == BN_KERNEL_TL2))
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
-                       "tensor '%s': cpu-avx512 has no %s (LUT) kernel yet; use kernel auto or mad", name,
-                       src->kernel == BN_KERNEL_TL1 ? "TL1" : "TL2");
     uint64_t want = bn_storage_size(type, src->n_rows, src->n_cols);
     if (want == 0)
         return pc_fail(ctx, BN_ERR_FORMAT, "tensor '%s': shape %lld x %lld does not fit type %s", name,
@@ -99,11 +98,15 @@ bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_we
     memset(w, 0, sizeof *w);
     strncpy(w->name, name, sizeof w->name - 1);
     w->type = type;
+    /* AUTO is MAD: measured on Zen 4 (bench-kernels --kernels mad,tl1,tl2
+     * [--cold], bitnet bench --kernel), TL2 only matched MAD on DRAM-bound
+     * decode and lost on 2-thread prompt batches; TL1 is slower throughout. */
     w->kernel = src->kernel == BN_KERNEL_AUTO ? BN_KERNEL_MAD : src->kernel;
     w->n_rows = src->n_rows;
     w->n_cols = src->n_cols;
     w->extra_scale = src->scale;
-    bn_status st = ternary ? a5_repack_ternary(ctx, src, w) : prepare_float(ctx, src, w);
+    bn_status st = !ternary ? prepare_float(ctx, src, w)
+                   : w->kernel == BN_KERNEL_MAD ? a5_repack_ternary(ctx, src, w) : a5_lut_prepare(ctx, src, w);
     if (st != BN_OK) {
         a5_weight_free(ctx, w);
         return st;
@@ -116,7 +119,7 @@ bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_we
  * the decoded value otherwise, then times the extra per-tensor scale. */
 static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_t r, float *out) {
     int64_t n = w->n_cols;
-    if (w->codes) {
+    if (a5_is_ternary(w)) {
         for (int64_t c = 0; c < n; c++) {
             float scale = w->block_d ? w->block_d[r * w->n_blk + c / A5_BLK] : w->tensor_scale;
             out[c] = (float)a5_ternary_at(w, r, c) * scale;
