@@ -25,6 +25,18 @@ bn_status pc_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) PC_PR
 /* The context's table of all 65536 fp16 values as f32. */
 const float *pc_f16_lut(const bn_backend_ctx *ctx);
 
+/* ---- common/weight_rows.c: dequantize / get_rows over a plugin's row decoder -- */
+typedef struct pc_weight_dims {
+    const char *name;
+    int64_t n_rows, n_cols;
+} pc_weight_dims;
+/* Row r of w as f32, every scale applied (the plugin's own layout). */
+typedef void (*pc_weight_row_fn)(const bn_backend_ctx *ctx, const bn_weight *w, int64_t r, float *out);
+bn_status pc_dequantize_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_weight_dims *d, int64_t row0,
+                             bn_tensor *dst, pc_weight_row_fn row);
+bn_status pc_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_weight_dims *d, const bn_tensor *ids,
+                      bn_tensor *dst, pc_weight_row_fn row);
+
 /* ---- common/tensor.c: validation and addressing of bn_tensor views -------------- */
 size_t pc_elem_size(int32_t type); /* 0 for non-element types */
 /* Checks data, type (one of `types`, terminated by -1), ne >= 1 and nb[0]. */
