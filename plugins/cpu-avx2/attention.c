@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "avx2_internal.h"
-#include "ax_vecmath.h"
 #include "simd_util.h"
 
 #define HEADS_MAX 4 /* query heads per work item */
