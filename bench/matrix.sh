@@ -34,7 +34,7 @@ REPS=${REPS:-3}
 MODELS_DIR=${MODELS_DIR:-$build/bench-models}
 OUT=${OUT:-$root/docs}
 PYTHON=${PYTHON:-python3}
-VOCAB=${VOCAB:-$root/../shared/fixtures/tokenizers/llama3-bpe}
+VOCAB=${VOCAB:-$root/tests/fixtures/tokenizers/llama3-bpe}
 
 for f in "$bitnet" "$make_model"; do
     [ -x "$f" ] || { echo "matrix: $f not found; build first (cmake -B build && cmake --build build)" >&2; exit 2; }

@@ -17,9 +17,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Python side of the tokenizer parity tests and benchmarks.
-if ! python3 -c 'import tokenizers' 2>/dev/null; then
-  echo "install-deps: pip install tokenizers"
-  python3 -m pip install -q tokenizers 2>/dev/null ||
-    python3 -m pip install -q --break-system-packages tokenizers
-fi
+# Python side of the tokenizer parity tests and benchmarks: HF tokenizers,
+# and llama.cpp's gguf-py (an independent GGUF reader for the decode tests).
+for mod in tokenizers gguf; do
+  if ! python3 -c "import $mod" 2>/dev/null; then
+    echo "install-deps: pip install $mod"
+    python3 -m pip install -q "$mod" 2>/dev/null ||
+      python3 -m pip install -q --break-system-packages "$mod"
+  fi
+done

@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-build}
 mb=${2:-4}
 bin="$build/bin/bench-tokenizer"
-tokdir="$here/../../../shared/fixtures/tokenizers/llama3-bpe"
+tokdir="$here/../../tests/fixtures/tokenizers/llama3-bpe"
 work=$(mktemp -d "${TMPDIR:-/tmp}/bitnet-tokbench-XXXXXX") || exit 1
 trap 'rm -rf "$work"' EXIT
 pin=""

@@ -10,7 +10,7 @@ BN_TOK_PARSE_SPECIAL), and HF's decode of those ids is stored too.
 
 Output format (little-endian): b"BNTP1\\n", u32 count, then per string:
 u32 byte length, bytes, u32 id count, i32 ids, u32 decoded length, bytes.
-Exit code 77 (skip) when the tokenizers package is not importable.
+Exit code 1 when the tokenizers package is not importable.
 """
 import argparse
 import os
@@ -22,8 +22,8 @@ import unicodedata
 try:
     from tokenizers import Tokenizer
 except ImportError:
-    print("SKIP: the Python package 'tokenizers' is not importable (pip install tokenizers)")
-    sys.exit(77)
+    print("FAIL: the Python package 'tokenizers' is not importable (bash scripts/install-deps.sh)")
+    sys.exit(1)
 
 WORDS = ("the of and to in is that it for was on are with as I his they be at one have this from "
          "or had by hot word but what some we can out other were all there when up use your how "

@@ -12,13 +12,13 @@
 #include "tok_test_util.h"
 
 #ifndef TOK_FIXTURES_DIR
-#define TOK_FIXTURES_DIR "../shared/fixtures/tokenizers"
+#define TOK_FIXTURES_DIR "tests/fixtures/tokenizers"
 #endif
 
 const char *tok_fixtures_dir(void) {
     struct stat sb;
     if (stat(TOK_FIXTURES_DIR, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        printf("SKIP: tokenizer fixtures not found at %s\n", TOK_FIXTURES_DIR);
+        printf("FAIL: tokenizer fixtures not found at %s (they live in the repository)\n", TOK_FIXTURES_DIR);
         return NULL;
     }
     return TOK_FIXTURES_DIR;

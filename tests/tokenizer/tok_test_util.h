@@ -17,7 +17,7 @@ typedef struct tok_cases {
     size_t *n_ids;
 } tok_cases;
 
-/* Root of ../shared/fixtures/tokenizers, or NULL (with a message printed)
+/* Root of tests/fixtures/tokenizers, or NULL (with a FAIL message printed)
  * when absent. */
 const char *tok_fixtures_dir(void);
 /* Read <dir>/<name>/cases.{inp,out}; 0 on success. */

@@ -55,8 +55,8 @@ Cases:
   b158_relu2    hidden_act relu2 (BitNet b1.58 2B-4T shape family) -> engine
                 arch bitnet-b1.58, NEOX RoPE; bf16 masters, online.
   bitnet_silu   hidden_act silu (1bitLLM "bitnet", RoPE theta 10000 as those
-                models) -> engine arch bitnet, the converter permutes Q/K rows
-                for NORM RoPE; bf16 masters.
+                models) -> engine arch bitnet, NEOX RoPE with Q/K in HF order
+                as llama.cpp defines that arch; bf16 masters.
   b158_packed   relu2 with packed ternary weights (transformers' offline
                 BitLinear format).
 """

@@ -235,7 +235,7 @@ static const struct {
     int ci;
 } controls[] = {
     {XV_ROPE_SWAP, "rope-order-swapped", 0},          /* NEOX model, Q/K rows in NORM order */
-    {XV_ROPE_SWAP, "rope-order-swapped", 1},          /* NORM model, rows permuted twice */
+    {XV_ROPE_SWAP, "rope-order-swapped", 1},          /* bitnet (SiLU) model, NEOX too */
     {XV_ATTN_SUB_NORM_FROM_ATTN_NORM, "attn_sub_norm:=attn_norm", 0},
     {XV_FFN_SUB_NORM_ONES, "ffn_sub_norm:=1", 0},
     {XV_FFN_SUB_NORM_ONES, "ffn_sub_norm:=1", 1},
