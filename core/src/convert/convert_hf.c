@@ -215,7 +215,9 @@ static job *add_job(conv_ctx *cc, int kind, const char *name, const char *hf, in
 static void plan_jobs(conv_ctx *cc, const bn_hf_config *c, int sub_norms) {
     const bn_convert_opts *o = cc->o;
     int64_t d = c->n_embd, hd = d / c->n_head, dkv = hd * c->n_head_kv, ff = c->n_ff;
-    int norm_rope = strcmp(c->arch, "bitnet-b1.58") != 0;
+    /* Only llama files carry permuted Q/K rows (NORM RoPE), as llama.cpp's
+     * converter writes them; bitnet and bitnet-b1.58 keep HF order (NEOX). */
+    int norm_rope = strcmp(c->arch, "llama") == 0;
     add_job(cc, JOB_EMBD, "token_embd.weight", "model.embed_tokens.weight", c->n_vocab, d, o->embd_type);
     add_job(cc, JOB_NORM, "output_norm.weight", "model.norm.weight", 1, d, BN_TYPE_F32);
     if (!c->tie_embeddings)

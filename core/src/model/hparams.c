@@ -12,14 +12,16 @@ typedef struct arch_desc {
     int32_t arch, act, rope_style, sub_norms;
 } arch_desc;
 
-/* RoPE style: files written for these architectures keep Q/K in the
- * Hugging Face order, so rotation pairs are the two halves (NEOX) for
- * bitnet-b1.58; llama-family converters permute Q/K rows so that adjacent
- * pairs rotate (NORM). */
+/* RoPE style: an architecture means what the engine that defined it does.
+ * bitnet-b1.58 / bitnet-25 (bitnet.cpp) and bitnet (llama.cpp: NEOX in
+ * llama_model_rope_type) keep Q/K in Hugging Face order, so the rotation
+ * pairs are the two halves (NEOX). llama (llama.cpp's converter permutes the
+ * Q/K rows so that adjacent pairs rotate) is NORM. tests/interop checks each
+ * against files written by those engines' own converters. */
 static const arch_desc arches[] = {
     {"bitnet-b1.58", "bitnet-b1.58", BN_ARCH_BITNET_B158, BN_ACT_RELU2, BN_ROPE_NEOX, 1},
     {"bitnet-25", "bitnet-25", BN_ARCH_BITNET_B158, BN_ACT_RELU2, BN_ROPE_NEOX, 1},
-    {"bitnet", "bitnet", BN_ARCH_BITNET, BN_ACT_SILU, BN_ROPE_NORM, 1},
+    {"bitnet", "bitnet", BN_ARCH_BITNET, BN_ACT_SILU, BN_ROPE_NEOX, 1},
     {"llama", "llama", BN_ARCH_LLAMA, BN_ACT_SILU, BN_ROPE_NORM, 0},
 };
 
