@@ -92,7 +92,7 @@ int bn_cmd_chat(int argc, char **argv) {
             bn_tokens_free(&toks);
             break;
         }
-        int r = bn_generate(&h, s, smp, toks.ids, toks.n, o.n_predict, stdout, &pending, &st);
+        int r = bn_generate(&h, s, smp, toks.ids, toks.n, o.n_predict, 1, stdout, &pending, &st);
         bn_tokens_free(&toks);
         fputc('\n', stdout);
         first = 0;

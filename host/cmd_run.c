@@ -104,7 +104,7 @@ int bn_cmd_run(int argc, char **argv) {
         fwrite(text, 1, strlen(text), stdout);
         bn_gen_stats st = {0};
         int32_t last;
-        rc = bn_generate(&h, s, smp, toks.ids, toks.n, o.n_predict, stdout, &last, &st);
+        rc = bn_generate(&h, s, smp, toks.ids, toks.n, o.n_predict, text[0] == '\0', stdout, &last, &st);
         if (rc == 0)
             bn_gen_stats_print(stderr, &st);
     }

@@ -4,7 +4,7 @@
 #include "generate.h"
 
 int bn_generate(bn_host *h, bn_session *s, bn_sampler *smp, const int32_t *prompt, size_t n_prompt, int n_predict,
-                FILE *out, int32_t *last, bn_gen_stats *st) {
+                int text_start, FILE *out, int32_t *last, bn_gen_stats *st) {
     const bn_hparams *hp = bn_model_hparams(h->model);
     float *logits = malloc(sizeof *logits * (size_t)hp->n_vocab);
     if (!logits) {
@@ -25,7 +25,7 @@ int bn_generate(bn_host *h, bn_session *s, bn_sampler *smp, const int32_t *promp
     st->t_prompt += bn_now() - t0;
 
     bn_detok dt;
-    bn_detok_init(&dt, h->vocab, 0);
+    bn_detok_init(&dt, h->vocab, text_start ? BN_DETOK_STRIP_PREFIX : 0);
     bn_text text = {0};
     t0 = bn_now();
     for (int n = 0; n_predict < 0 || n < n_predict; n++) {

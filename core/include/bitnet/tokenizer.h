@@ -144,13 +144,19 @@ BN_API const char *bn_token_piece(const bn_vocab *v, int32_t id, unsigned flags,
 
 /* Streaming decoder: push tokens one at a time, get text as soon as it is
  * complete UTF-8; an incomplete sequence is held back until the bytes that
- * complete it arrive (or flush). */
+ * complete it arrive (or flush). SentencePiece <0xXX> tokens are decoded as
+ * Hugging Face's ByteFallback does: a run of them is held until a text piece
+ * (or flush) ends it, then written as UTF-8 if the whole run is well formed,
+ * else as one U+FFFD per byte. */
+enum { BN_DETOK_RUN_MAX = 128 };
 typedef struct bn_detok {
     const bn_vocab *vocab;
     unsigned flags;
     int started;            /* a non-empty piece has been seen */
     unsigned char pend[4];  /* held-back prefix of a UTF-8 sequence */
     size_t npend;
+    unsigned char run[BN_DETOK_RUN_MAX]; /* SentencePiece byte tokens not yet written */
+    size_t nrun;
 } bn_detok;
 
 BN_API void bn_detok_init(bn_detok *d, const bn_vocab *v, unsigned flags);

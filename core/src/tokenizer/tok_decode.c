@@ -75,16 +75,13 @@ static bn_status emit_bytes(bn_detok *d, const char *s, size_t n, bn_text *out) 
     return bn_text_append(out, s + run, n - run);
 }
 
-bn_status bn_detok_push(bn_detok *d, int32_t id, bn_text *out) {
+/* Text of a piece, after the prefix space that SentencePiece's encoder
+ * added to the whole text is dropped (BN_DETOK_STRIP_PREFIX, as HF's Strip
+ * decoder drops the first character of the fused text when it is a space). */
+static bn_status emit_piece(bn_detok *d, const char *p, size_t len, bn_text *out) {
     const bn_vocab *v = d->vocab;
-    if (id < 0 || id >= v->n)
-        return bn_fail(BN_ERR_INVALID, "detokenize: token id %d outside the vocab of %d", id, v->n);
-    size_t len;
-    const char *p = bn_token_piece(v, id, d->flags, &len);
-    if (len == 0)
-        return out->data ? BN_OK : bn_text_append(out, "", 0);
-    if (!d->started && (d->flags & BN_DETOK_STRIP_PREFIX) && v->kind == BN_VOCAB_SPM &&
-        v->add_space_prefix && p[0] == ' ') {
+    if (!d->started && (d->flags & BN_DETOK_STRIP_PREFIX) && v->kind == BN_VOCAB_SPM && v->add_space_prefix &&
+        len && p[0] == ' ') {
         p++;
         len--;
     }
@@ -92,8 +89,54 @@ bn_status bn_detok_push(bn_detok *d, int32_t id, bn_text *out) {
     return emit_bytes(d, p, len, out);
 }
 
+static int well_formed(const unsigned char *p, size_t n) {
+    size_t ill;
+    for (size_t i = 0, k; i < n; i += k)
+        if (!(k = bn_utf8_next(p + i, n - i, &ill)))
+            return 0;
+    return 1;
+}
+
+/* End a run of SentencePiece byte tokens: all of it as text, or (HF's
+ * ByteFallback) one U+FFFD per byte when any part is not well formed. */
+static bn_status end_byte_run(bn_detok *d, bn_text *out) {
+    size_t n = d->nrun;
+    d->nrun = 0;
+    if (!n || well_formed(d->run, n))
+        return n ? emit_piece(d, (const char *)d->run, n, out) : BN_OK;
+    d->started = 1;
+    for (size_t i = 0; i < n; i++) {
+        bn_status st = bn_text_append(out, fffd, 3);
+        if (st != BN_OK)
+            return st;
+    }
+    return BN_OK;
+}
+
+bn_status bn_detok_push(bn_detok *d, int32_t id, bn_text *out) {
+    const bn_vocab *v = d->vocab;
+    if (id < 0 || id >= v->n)
+        return bn_fail(BN_ERR_INVALID, "detokenize: token id %d outside the vocab of %d", id, v->n);
+    size_t len;
+    const char *p = bn_token_piece(v, id, d->flags, &len);
+    if (len == 0) /* skipped control text does not end a byte run (HF skips it before decoding) */
+        return out->data ? BN_OK : bn_text_append(out, "", 0);
+    bn_status st = BN_OK;
+    if (v->kind == BN_VOCAB_SPM && v->types && v->types[id] == BN_TOKEN_BYTE && len == 1) {
+        if (d->nrun == BN_DETOK_RUN_MAX) /* a run this long is written as it stands */
+            st = emit_piece(d, (const char *)d->run, d->nrun, out), d->nrun = 0;
+        d->run[d->nrun++] = (unsigned char)p[0];
+        return st != BN_OK ? st : out->data ? BN_OK : bn_text_append(out, "", 0);
+    }
+    if ((st = end_byte_run(d, out)) != BN_OK)
+        return st;
+    return emit_piece(d, p, len, out);
+}
+
 bn_status bn_detok_flush(bn_detok *d, bn_text *out) {
-    bn_status st = d->npend ? bn_text_append(out, fffd, 3) : bn_text_append(out, "", 0);
+    bn_status st = end_byte_run(d, out);
+    if (st == BN_OK)
+        st = d->npend ? bn_text_append(out, fffd, 3) : bn_text_append(out, "", 0);
     d->npend = 0;
     return st;
 }
