@@ -17,7 +17,8 @@ function(bitnet_add_plugin name)
     set(P_DEST ${BITNET_PLUGIN_BUILD_DIR})
   endif()
   set_target_properties(${target} PROPERTIES PREFIX "" OUTPUT_NAME ${target}
-    LIBRARY_OUTPUT_DIRECTORY ${P_DEST} C_VISIBILITY_PRESET hidden)
+    LIBRARY_OUTPUT_DIRECTORY ${P_DEST} C_VISIBILITY_PRESET hidden
+    INSTALL_RPATH "")  # plugins link nothing of ours: no RUNPATH to carry
   target_link_libraries(${target} PRIVATE m)
   # Exactly one exported symbol: the entry point.
   target_link_options(${target} PRIVATE "LINKER:--no-undefined")
