@@ -26,6 +26,7 @@
 #include "bitnet/convert.h"
 #include "bitnet/model.h"
 #include "bitnet/tokenizer.h"
+#include "xval_compare.h"
 #include "xval_fixture.h"
 #include "xval_mutate.h"
 
@@ -63,93 +64,8 @@ static char tmp_dir[256];
 static char plugins[16][64];
 static int n_plugins;
 
-typedef struct cmp_result {
-    double cos_last, cos_min, max_abs;
-} cmp_result;
-
 static void gguf_path(int ci, int fi, char *out, size_t len) {
     snprintf(out, len, "%s/%s-%s.gguf", tmp_dir, case_names[ci], bn_type_name(formats[fi]));
-}
-
-static double cosine(const float *a, const float *b, int n) {
-    double ab = 0, aa = 0, bb = 0;
-    for (int i = 0; i < n; i++) {
-        ab += (double)a[i] * b[i];
-        aa += (double)a[i] * a[i];
-        bb += (double)b[i] * b[i];
-    }
-    return ab / (sqrt(aa) * sqrt(bb) + 1e-300);
-}
-
-static int32_t argmax(const float *x, int n) {
-    int32_t best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best])
-            best = i;
-    return best;
-}
-
-/* Evaluate one reference sequence from position 0 and compare. */
-static void compare_seq(bn_session *s, const xv_case *c, const xv_seq *q, cmp_result *r) {
-    int V = c->n_vocab;
-    float *lg = malloc(sizeof *lg * (size_t)q->n * (size_t)V);
-    ck_assert_ptr_nonnull(lg);
-    bn_session_reset(s);
-    ck_assert_msg(bn_session_eval(s, q->ids, q->n, lg, 1) == BN_OK, "eval: %s", bn_last_error());
-    r->cos_min = 1.0;
-    r->max_abs = 0.0;
-    for (int p = 0; p < q->n; p++) {
-        double cs = cosine(lg + (size_t)p * V, q->logits + (size_t)p * V, V);
-        if (!(cs >= r->cos_min)) /* NaN counts as the worst */
-            r->cos_min = cs;
-        if (p == q->n - 1)
-            r->cos_last = cs;
-        for (int k = 0; k < V; k++) {
-            double d = fabs((double)lg[(size_t)p * V + k] - q->logits[(size_t)p * V + k]);
-            if (!(d <= r->max_abs))
-                r->max_abs = d;
-        }
-    }
-    free(lg);
-}
-
-/* Greedy continuation, one token per eval; returns the index of the first
- * token that differs from the reference, or n_gen if all match. */
-static int greedy_match(bn_session *s, const xv_case *c, int32_t *got) {
-    float *lg = malloc(sizeof *lg * (size_t)c->n_vocab);
-    ck_assert_ptr_nonnull(lg);
-    bn_session_reset(s);
-    ck_assert_msg(bn_session_eval(s, c->greedy, c->prompt_len, lg, 0) == BN_OK, "eval prompt: %s", bn_last_error());
-    int first_diff = c->n_gen;
-    for (int i = 0; i < c->n_gen; i++) {
-        got[i] = argmax(lg, c->n_vocab);
-        if (got[i] != c->greedy[c->prompt_len + i] && first_diff == c->n_gen)
-            first_diff = i;
-        if (i + 1 < c->n_gen)
-            ck_assert_msg(bn_session_eval(s, &got[i], 1, lg, 0) == BN_OK, "eval step %d: %s", i, bn_last_error());
-    }
-    free(lg);
-    return first_diff;
-}
-
-static bn_engine *engine_for(const char *plugin) {
-    bn_settings st = settings;
-    st.backend = (char *)plugin;
-    bn_engine *e = NULL;
-    ck_assert_msg(bn_engine_create(&st, &e) == BN_OK, "engine for '%s': %s", plugin, bn_last_error());
-    return e;
-}
-
-static bn_model *load(bn_engine *e, const char *path, int32_t kv_type, int32_t n_batch) {
-    bn_model_opts o;
-    bn_model_opts_init(&o);
-    o.n_ctx = 256;
-    o.kv_type = kv_type;
-    if (n_batch)
-        o.n_batch = n_batch;
-    bn_model *m = NULL;
-    ck_assert_msg(bn_model_load(e, path, &o, &m) == BN_OK, "load %s: %s", path, bn_last_error());
-    return m;
 }
 
 /* One (case, format, plugin, KV type) run: logits and greedy. */
@@ -157,8 +73,8 @@ static void run_case(int ci, int fi, const char *plugin, int32_t kv_type, int32_
     const xv_case *c = &cases[ci];
     char path[512];
     gguf_path(ci, fi, path, sizeof path);
-    bn_engine *e = engine_for(plugin);
-    bn_model *m = load(e, path, kv_type, n_batch);
+    bn_engine *e = xv_engine_for(&settings, plugin);
+    bn_model *m = xv_load(e, path, kv_type, n_batch);
     ck_assert_str_eq(bn_model_backend_name(m), plugin);
     ck_assert_int_eq(bn_model_hparams(m)->n_vocab, c->n_vocab);
     bn_session *s = NULL;
@@ -171,14 +87,14 @@ static void run_case(int ci, int fi, const char *plugin, int32_t kv_type, int32_
     int bad = 0;
     for (int i = 0; i < c->n_seq; i++) {
         cmp_result r;
-        compare_seq(s, c, &c->seq[i], &r);
+        xv_compare_seq(s, c, &c->seq[i], &r);
         int ok = r.cos_last >= want_last && r.cos_min >= want_all;
         printf("xval %s seq=%-6s len=%2d cos_last=%.7f cos_min=%.7f max|dlogit|=%.5f %s\n", tag, c->seq[i].label,
                c->seq[i].n, r.cos_last, r.cos_min, r.max_abs, ok ? "ok" : "FAIL");
         bad += !ok;
     }
     int32_t got[XV_MAX_IDS];
-    int diff = greedy_match(s, c, got);
+    int diff = xv_greedy_match(s, c, got);
     printf("xval %s greedy %d/%d tokens match (reference min top-2 gap %.4f)%s\n", tag,
            diff, c->n_gen, c->gap, diff == c->n_gen ? "" : " FAIL");
     if (diff < c->n_gen)
@@ -249,13 +165,13 @@ START_TEST(t_negative_control) {
     gguf_path(controls[_i].ci, 0, in, sizeof in);
     snprintf(out, sizeof out, "%s/control-%d.gguf", tmp_dir, _i);
     ck_assert_msg(xv_mutate(in, out, controls[_i].what, err, sizeof err) == 0, "%s", err);
-    bn_model *m = load(base_engine, out, BN_TYPE_F32, 0);
+    bn_model *m = xv_load(base_engine, out, BN_TYPE_F32, 0);
     bn_session *s = NULL;
     ck_assert_msg(bn_session_create(m, &s) == BN_OK, "session: %s", bn_last_error());
     int caught = 0;
     for (int i = 0; i < c->n_seq; i++) {
         cmp_result r;
-        compare_seq(s, c, &c->seq[i], &r);
+        xv_compare_seq(s, c, &c->seq[i], &r);
         int fails = !(r.cos_last >= COS_LAST && r.cos_min >= COS_ALL);
         printf("xval control %-24s %-11s seq=%-6s cos_last=%.6f cos_min=%.6f max|dlogit|=%.4f -> %s\n",
                controls[_i].name, c->name, c->seq[i].label, r.cos_last, r.cos_min, r.max_abs,
@@ -263,7 +179,7 @@ START_TEST(t_negative_control) {
         caught += fails;
     }
     int32_t got[XV_MAX_IDS];
-    int diff = greedy_match(s, c, got);
+    int diff = xv_greedy_match(s, c, got);
     printf("xval control %-24s %-11s greedy: first difference at step %d of %d\n", controls[_i].name, c->name, diff,
            c->n_gen);
     fflush(stdout);

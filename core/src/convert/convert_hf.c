@@ -212,7 +212,28 @@ static job *add_job(conv_ctx *cc, int kind, const char *name, const char *hf, in
     return j;
 }
 
-static void plan_jobs(conv_ctx *cc, const bn_hf_config *c, int sub_norms) {
+/* Where a checkpoint keeps its sub-norms: transformers' BitNet names them
+ * attn_sub_norm / ffn_sub_norm, 1bitLLM's bitnet_b1_58 checkpoints (model_type
+ * "llama", BitnetForCausalLM) inner_attn_ln / ffn_layernorm. */
+typedef struct sub_norm_names {
+    const char *attn, *ffn;
+} sub_norm_names;
+static const sub_norm_names sub_norm_layouts[] = {
+    {"self_attn.attn_sub_norm", "mlp.ffn_sub_norm"},
+    {"self_attn.inner_attn_ln", "mlp.ffn_layernorm"},
+};
+
+static const sub_norm_names *find_sub_norms(const bn_st_set *st) {
+    for (size_t i = 0; i < sizeof sub_norm_layouts / sizeof sub_norm_layouts[0]; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "model.layers.0.%s.weight", sub_norm_layouts[i].attn);
+        if (bn_st_find(st, name))
+            return &sub_norm_layouts[i];
+    }
+    return NULL;
+}
+
+static void plan_jobs(conv_ctx *cc, const bn_hf_config *c, const sub_norm_names *sub_norms) {
     const bn_convert_opts *o = cc->o;
     int64_t d = c->n_embd, hd = d / c->n_head, dkv = hd * c->n_head_kv, ff = c->n_ff;
     /* Only llama files carry permuted Q/K rows (NORM RoPE), as llama.cpp's
@@ -248,8 +269,12 @@ static void plan_jobs(conv_ctx *cc, const bn_hf_config *c, int sub_norms) {
         LIN("ffn_up", "mlp.up_proj", ff, d, 0)
         LIN("ffn_down", "mlp.down_proj", d, ff, 0)
         if (sub_norms) {
-            NORM("attn_sub_norm", "self_attn.attn_sub_norm", d)
-            NORM("ffn_sub_norm", "mlp.ffn_sub_norm", ff)
+            snprintf(g, sizeof g, "blk.%d.attn_sub_norm.weight", il);
+            snprintf(h, sizeof h, "model.layers.%d.%s.weight", il, sub_norms->attn);
+            add_job(cc, JOB_NORM, g, h, 1, d, BN_TYPE_F32);
+            snprintf(g, sizeof g, "blk.%d.ffn_sub_norm.weight", il);
+            snprintf(h, sizeof h, "model.layers.%d.%s.weight", il, sub_norms->ffn);
+            add_job(cc, JOB_NORM, g, h, 1, ff, BN_TYPE_F32);
         }
 #undef LIN
 #undef NORM
@@ -325,8 +350,14 @@ bn_status bn_convert_hf(bn_engine *e, const char *hf_dir, const char *out_path, 
             st = bn_encoder_open(e, &cc.enc);
     }
     if (st == BN_OK && !o->vocab_only) {
-        int sub = bn_st_find(cc.st, "model.layers.0.self_attn.attn_sub_norm.weight") != NULL;
-        if (!sub && strcmp(c.arch, "llama"))
+        const sub_norm_names *sub = find_sub_norms(cc.st);
+        if (sub && !strcmp(c.arch, "llama")) { /* 1bitLLM: model_type "llama" with sub-norms is bitnet */
+            snprintf(c.arch, sizeof c.arch, "bitnet");
+            if (o->type == BN_TYPE_F16 || o->type == BN_TYPE_F32)
+                st = bn_fail(BN_ERR_INVALID, "%s weights: BitNet models need a ternary type (I2_S, TQ1_0, TQ2_0)",
+                             bn_type_name(o->type));
+        }
+        if (st == BN_OK && !sub && strcmp(c.arch, "llama"))
             st = bn_fail(BN_ERR_FORMAT, "%s: a %s model must have attn_sub_norm / ffn_sub_norm tensors", hf_dir, c.arch);
         if (st == BN_OK && !c.tie_embeddings && !bn_st_find(cc.st, "lm_head.weight"))
             c.tie_embeddings = 1; /* some exports say untied but ship no head */
