@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """llama.cpp's logits on a GGUF written by `bitnet convert`, against the
-Hugging Face reference logits of a tests/xval fixture.
+Hugging Face reference logits of a fixture folder (tests/xval/fixtures/<case>
+or one in the same format: reference.txt + reference.bin).
 
 By hand only: llama.cpp is not built in CI. Needs python3 with numpy (and the
 `gguf` package for --negative-control). Results and versions: docs/INTEROP.md.
@@ -34,9 +35,10 @@ By hand only: llama.cpp is not built in CI. Needs python3 with numpy (and the
    have the same argmax as the reference. By default llama.cpp runs with an
    F32 K/V cache and flash attention off (--kv f32 --fa off), so that no
    f16 rounding of K/V adds to the comparison; llama.cpp's own defaults are
-   --kv f16 --fa auto (auto = on for the CPU). Exit status 0 when every position
-   of every sequence has cosine >= --min-cos (default 0.999), 1 when not,
-   2 when llama.cpp fails (e.g. refuses the file; its last log lines are shown).
+   --kv f16 --fa auto (auto = on for the CPU). Exit status 0 when every
+   position of every sequence has cosine >= --min-cos (default 0.999), 1 when
+   not, 2 when llama.cpp fails (e.g. refuses the file; its last log lines are
+   shown).
 
 3. Negative control (shows the check can fail): a copy of a GGUF whose Q/K
    rows are reordered, in every head, from HF "halves" order (what llama.cpp's
@@ -272,7 +274,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("gguf", nargs="?", help="GGUF written by bitnet convert")
-    ap.add_argument("fixture", nargs="?", help="tests/xval/fixtures/<case> folder")
+    ap.add_argument("fixture", nargs="?", help="fixture folder (reference.txt, reference.bin)")
     ap.add_argument("--tool", help="path of the built llama-logits tool (see --write-tool)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--kv", choices=("f32", "f16"), default="f32",
