@@ -62,16 +62,12 @@ enum { N_ROWS = sizeof rows / sizeof rows[0] };
 
 static xv_case cases[N_ROWS];
 static char paths[N_ROWS][1200];
-static bn_settings settings;
-static bn_engine *base_engine;
-static char tmp_dir[256];
-static char plugins[16][64];
-static int n_plugins;
+static xv_env env; /* engine, usable plugins, temp dir */
 
 static void run_row(int ri, const char *plugin) {
     const row *w = &rows[ri];
     const xv_case *c = &cases[ri];
-    bn_engine *e = xv_engine_for(&settings, plugin);
+    bn_engine *e = xv_engine_for(&env.settings, plugin);
     bn_model *m = xv_load(e, paths[ri], BN_TYPE_F32, 0);
     ck_assert_int_eq(bn_model_hparams(m)->n_vocab, c->n_vocab);
     bn_session *s = NULL;
@@ -98,8 +94,8 @@ static void run_row(int ri, const char *plugin) {
 }
 
 START_TEST(t_row) {
-    for (int p = 0; p < n_plugins; p++)
-        run_row(_i, plugins[p]);
+    for (int p = 0; p < env.n_plugins; p++)
+        run_row(_i, env.plugins[p]);
 }
 END_TEST
 
@@ -112,9 +108,9 @@ START_TEST(t_rope_order_controls) {
     int ri = control_rows[_i];
     const xv_case *c = &cases[ri];
     char out[600], err[512];
-    snprintf(out, sizeof out, "%s/control-%d.gguf", tmp_dir, ri);
+    snprintf(out, sizeof out, "%s/control-%d.gguf", env.tmp_dir, ri);
     ck_assert_msg(xv_mutate(paths[ri], out, XV_ROPE_SWAP, err, sizeof err) == 0, "%s", err);
-    bn_model *m = xv_load(base_engine, out, BN_TYPE_F32, 0);
+    bn_model *m = xv_load(env.engine, out, BN_TYPE_F32, 0);
     bn_session *s = NULL;
     ck_assert_msg(bn_session_create(m, &s) == BN_OK, "session: %s", bn_last_error());
     int caught = 0;
@@ -148,23 +144,8 @@ static int load_ref(const char *ref, xv_case *c) {
 }
 
 static int setup_all(void) {
-    bn_cli_overrides cli;
-    bn_cli_overrides_init(&cli);
-    if (bn_settings_resolve(&cli, &settings) != BN_OK || bn_engine_create(&settings, &base_engine) != BN_OK) {
-        fprintf(stderr, "interop: engine: %s\n", bn_last_error());
+    if (xv_env_setup(&env, "interop"))
         return -1;
-    }
-    for (size_t i = 0; i < bn_engine_plugin_count(base_engine) && n_plugins < 16; i++) {
-        const bn_plugin_report *r = bn_engine_plugin(base_engine, i);
-        if (r->usable)
-            snprintf(plugins[n_plugins++], sizeof plugins[0], "%s", r->name);
-    }
-    const char *t = getenv("TMPDIR");
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/bitnet-interop-XXXXXX", t && t[0] ? t : "/tmp");
-    if (!mkdtemp(tmp_dir)) {
-        perror("interop: mkdtemp");
-        return -1;
-    }
     for (int ri = 0; ri < N_ROWS; ri++) {
         if (load_ref(rows[ri].ref, &cases[ri]))
             return -1;
@@ -178,13 +159,13 @@ static int setup_all(void) {
         }
         char hf[1024];
         snprintf(hf, sizeof hf, "%s/%s", INTEROP_FIXTURES, rows[ri].hf);
-        snprintf(paths[ri], sizeof paths[ri], "%s/row%d.gguf", tmp_dir, ri);
+        snprintf(paths[ri], sizeof paths[ri], "%s/row%d.gguf", env.tmp_dir, ri);
         bn_convert_opts o;
         bn_convert_opts_init(&o);
         o.type = rows[ri].conv_type;
         if (o.type == BN_TYPE_F32)
             o.embd_type = BN_TYPE_F32;
-        if (bn_convert_hf(base_engine, hf, paths[ri], &o) != BN_OK) {
+        if (bn_convert_hf(env.engine, hf, paths[ri], &o) != BN_OK) {
             fprintf(stderr, "interop: convert %s: %s\n", hf, bn_last_error());
             return -1;
         }
@@ -198,16 +179,12 @@ static void teardown_all(void) {
             unlink(paths[ri]);
         xv_case_free(&cases[ri]);
     }
-    if (tmp_dir[0])
-        rmdir(tmp_dir);
-    bn_engine_free(base_engine);
-    bn_settings_free(&settings);
+    xv_env_free(&env);
 }
 
 int main(void) {
     int failed = 1;
     if (setup_all() == 0) {
-        printf("interop: %d usable plugin(s)\n", n_plugins);
         Suite *s = suite_create("interop");
         TCase *tc = tcase_create("engines");
         tcase_set_timeout(tc, 300);

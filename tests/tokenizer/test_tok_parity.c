@@ -12,16 +12,6 @@
 
 static int read_u32(FILE *f, uint32_t *v) { return fread(v, 4, 1, f) == 1; }
 
-static void print_escaped(const char *s, size_t n) {
-    for (size_t i = 0; i < n && i < 200; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c < 0x7F && c != '\\')
-            fputc(c, stderr);
-        else
-            fprintf(stderr, "\\x%02x", c);
-    }
-}
-
 static void print_ids(const char *what, const int32_t *ids, size_t n) {
     fprintf(stderr, "    %s:", what);
     for (size_t i = 0; i < n && i < 60; i++)
@@ -77,7 +67,7 @@ int main(int argc, char **argv) {
         if (st != BN_OK || t.n != n_ids || (n_ids && memcmp(t.ids, want, n_ids * 4))) {
             if (bad_ids++ < 10) {
                 fprintf(stderr, "string %u: ids differ: '", k);
-                print_escaped(text, len);
+                tok_print_escaped(text, len);
                 fprintf(stderr, "'\n");
                 print_ids("hf ", want, n_ids);
                 print_ids("ours", t.ids, t.n);
@@ -88,9 +78,9 @@ int main(int argc, char **argv) {
         if (st != BN_OK || out.len != n_dec || memcmp(out.data, dec, n_dec)) {
             if (bad_text++ < 10) {
                 fprintf(stderr, "string %u: decoded text differs:\n    hf  : '", k);
-                print_escaped(dec, n_dec);
+                tok_print_escaped(dec, n_dec);
                 fprintf(stderr, "'\n    ours: '");
-                print_escaped(out.data ? out.data : "", out.len);
+                tok_print_escaped(out.data ? out.data : "", out.len);
                 fprintf(stderr, "'\n");
             }
         }

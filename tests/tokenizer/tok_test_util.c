@@ -24,6 +24,16 @@ const char *tok_fixtures_dir(void) {
     return TOK_FIXTURES_DIR;
 }
 
+void tok_print_escaped(const char *s, size_t n) {
+    for (size_t i = 0; i < n && i < 200; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c < 0x7F && c != '\\')
+            fputc(c, stderr);
+        else
+            fprintf(stderr, "\\x%02x", c);
+    }
+}
+
 static char *slurp(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f)

@@ -20,6 +20,8 @@ typedef struct tok_cases {
 /* Root of tests/fixtures/tokenizers, or NULL (with a FAIL message printed)
  * when absent. */
 const char *tok_fixtures_dir(void);
+/* s[0..n) to stderr, printable ASCII as is, other bytes as \xNN (200 at most). */
+void tok_print_escaped(const char *s, size_t n);
 /* Read <dir>/<name>/cases.{inp,out}; 0 on success. */
 int tok_cases_load(const char *fixtures, const char *name, tok_cases *out);
 void tok_cases_free(tok_cases *c);

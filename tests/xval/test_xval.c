@@ -38,7 +38,7 @@
  * lies within ~1e-6 of an int8 rounding boundary, it may round the other
  * way (as float32 in another order may), and the later per-token
  * quantisations carry that to ~0.1 logits. Measured worst over all cases,
- * formats and plugins: 0.99993 last / 0.99985 all (one such flip); most
+ * formats and env.plugins: 0.99993 last / 0.99985 all (one such flip); most
  * sequences match to 1e-6. The margin below 0.9999 is that of one flip in
  * these tiny (hidden 256) models: a plugin change that rounds differently
  * may land one more flip; a wrong formula scores far lower (see below).
@@ -58,14 +58,10 @@ static const int32_t formats[] = {BN_TYPE_I2_S, BN_TYPE_TQ1_0, BN_TYPE_TQ2_0};
 enum { N_FORMATS = 3 };
 
 static xv_case cases[N_CASES];
-static bn_settings settings;
-static bn_engine *base_engine; /* best plugin; owns the converter's encoders */
-static char tmp_dir[256];
-static char plugins[16][64];
-static int n_plugins;
+static xv_env env; /* engine, usable plugins, temp dir */
 
 static void gguf_path(int ci, int fi, char *out, size_t len) {
-    snprintf(out, len, "%s/%s-%s.gguf", tmp_dir, case_names[ci], bn_type_name(formats[fi]));
+    snprintf(out, len, "%s/%s-%s.gguf", env.tmp_dir, case_names[ci], bn_type_name(formats[fi]));
 }
 
 /* One (case, format, plugin, KV type) run: logits and greedy. */
@@ -73,7 +69,7 @@ static void run_case(int ci, int fi, const char *plugin, int32_t kv_type, int32_
     const xv_case *c = &cases[ci];
     char path[512];
     gguf_path(ci, fi, path, sizeof path);
-    bn_engine *e = xv_engine_for(&settings, plugin);
+    bn_engine *e = xv_engine_for(&env.settings, plugin);
     bn_model *m = xv_load(e, path, kv_type, n_batch);
     ck_assert_str_eq(bn_model_backend_name(m), plugin);
     ck_assert_int_eq(bn_model_hparams(m)->n_vocab, c->n_vocab);
@@ -110,10 +106,10 @@ static void run_case(int ci, int fi, const char *plugin, int32_t kv_type, int32_
 /* Loop index -> (case, format). */
 START_TEST(t_logits_and_greedy) {
     int ci = _i / N_FORMATS, fi = _i % N_FORMATS;
-    for (int p = 0; p < n_plugins; p++) {
-        run_case(ci, fi, plugins[p], BN_TYPE_F32, 0);
+    for (int p = 0; p < env.n_plugins; p++) {
+        run_case(ci, fi, env.plugins[p], BN_TYPE_F32, 0);
         if (fi == 0) /* the default cache type, and prompts split over several batches */
-            run_case(ci, fi, plugins[p], BN_TYPE_F16, 5);
+            run_case(ci, fi, env.plugins[p], BN_TYPE_F16, 5);
     }
 }
 END_TEST
@@ -163,9 +159,9 @@ START_TEST(t_negative_control) {
     const xv_case *c = &cases[controls[_i].ci];
     char in[512], out[600], err[512];
     gguf_path(controls[_i].ci, 0, in, sizeof in);
-    snprintf(out, sizeof out, "%s/control-%d.gguf", tmp_dir, _i);
+    snprintf(out, sizeof out, "%s/control-%d.gguf", env.tmp_dir, _i);
     ck_assert_msg(xv_mutate(in, out, controls[_i].what, err, sizeof err) == 0, "%s", err);
-    bn_model *m = xv_load(base_engine, out, BN_TYPE_F32, 0);
+    bn_model *m = xv_load(env.engine, out, BN_TYPE_F32, 0);
     bn_session *s = NULL;
     ck_assert_msg(bn_session_create(m, &s) == BN_OK, "session: %s", bn_last_error());
     int caught = 0;
@@ -192,27 +188,8 @@ START_TEST(t_negative_control) {
 END_TEST
 
 static int setup_all(void) {
-    bn_cli_overrides cli;
-    bn_cli_overrides_init(&cli);
-    if (bn_settings_resolve(&cli, &settings) != BN_OK || bn_engine_create(&settings, &base_engine) != BN_OK) {
-        fprintf(stderr, "xval: engine: %s\n", bn_last_error());
+    if (xv_env_setup(&env, "xval"))
         return -1;
-    }
-    for (size_t i = 0; i < bn_engine_plugin_count(base_engine) && n_plugins < 16; i++) {
-        const bn_plugin_report *r = bn_engine_plugin(base_engine, i);
-        if (r->usable)
-            snprintf(plugins[n_plugins++], sizeof plugins[0], "%s", r->name);
-    }
-    printf("xval: %d usable plugin(s):", n_plugins);
-    for (int i = 0; i < n_plugins; i++)
-        printf(" %s", plugins[i]);
-    printf("\n");
-    const char *t = getenv("TMPDIR");
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/bitnet-xval-XXXXXX", t && t[0] ? t : "/tmp");
-    if (!mkdtemp(tmp_dir)) {
-        perror("xval: mkdtemp");
-        return -1;
-    }
     for (int ci = 0; ci < N_CASES; ci++) {
         char dir[1024], err[1200];
         snprintf(dir, sizeof dir, "%s/%s", XVAL_FIXTURES, case_names[ci]);
@@ -226,7 +203,7 @@ static int setup_all(void) {
             o.type = formats[fi];
             char path[512];
             gguf_path(ci, fi, path, sizeof path);
-            if (bn_convert_hf(base_engine, dir, path, &o) != BN_OK) {
+            if (bn_convert_hf(env.engine, dir, path, &o) != BN_OK) {
                 fprintf(stderr, "xval: convert %s to %s: %s\n", dir, bn_type_name(formats[fi]), bn_last_error());
                 return -1;
             }
@@ -244,10 +221,7 @@ static void teardown_all(void) {
         }
         xv_case_free(&cases[ci]);
     }
-    if (tmp_dir[0])
-        rmdir(tmp_dir);
-    bn_engine_free(base_engine);
-    bn_settings_free(&settings);
+    xv_env_free(&env);
 }
 
 int main(void) {

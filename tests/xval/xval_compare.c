@@ -7,6 +7,42 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int xv_env_setup(xv_env *env, const char *tag) {
+    memset(env, 0, sizeof *env);
+    bn_cli_overrides cli;
+    bn_cli_overrides_init(&cli);
+    if (bn_settings_resolve(&cli, &env->settings) != BN_OK || bn_engine_create(&env->settings, &env->engine) != BN_OK) {
+        fprintf(stderr, "%s: engine: %s\n", tag, bn_last_error());
+        return -1;
+    }
+    for (size_t i = 0; i < bn_engine_plugin_count(env->engine) && env->n_plugins < 16; i++) {
+        const bn_plugin_report *r = bn_engine_plugin(env->engine, i);
+        if (r->usable)
+            snprintf(env->plugins[env->n_plugins++], sizeof env->plugins[0], "%s", r->name);
+    }
+    printf("%s: %d usable plugin(s):", tag, env->n_plugins);
+    for (int i = 0; i < env->n_plugins; i++)
+        printf(" %s", env->plugins[i]);
+    printf("\n");
+    const char *t = getenv("TMPDIR");
+    snprintf(env->tmp_dir, sizeof env->tmp_dir, "%s/bitnet-%s-XXXXXX", t && t[0] ? t : "/tmp", tag);
+    if (!mkdtemp(env->tmp_dir)) {
+        perror("mkdtemp");
+        env->tmp_dir[0] = 0;
+        return -1;
+    }
+    return 0;
+}
+
+void xv_env_free(xv_env *env) {
+    if (env->tmp_dir[0])
+        rmdir(env->tmp_dir);
+    bn_engine_free(env->engine);
+    bn_settings_free(&env->settings);
+}
 
 double xv_cosine(const float *a, const float *b, int n) {
     double ab = 0, aa = 0, bb = 0;
