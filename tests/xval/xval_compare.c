@@ -44,6 +44,17 @@ void xv_env_free(xv_env *env) {
     bn_settings_free(&env->settings);
 }
 
+/* ||a - b|| / ||b||: unlike the cosine, it sees a wrong overall scale. */
+double xv_rel_l2(const float *a, const float *b, int n) {
+    double dd = 0, bb = 0;
+    for (int i = 0; i < n; i++) {
+        double d = (double)a[i] - b[i];
+        dd += d * d;
+        bb += (double)b[i] * b[i];
+    }
+    return sqrt(dd) / (sqrt(bb) + 1e-300);
+}
+
 double xv_cosine(const float *a, const float *b, int n) {
     double ab = 0, aa = 0, bb = 0;
     for (int i = 0; i < n; i++) {
@@ -71,8 +82,18 @@ void xv_compare_seq(bn_session *s, const xv_case *c, const xv_seq *q, cmp_result
     ck_assert_msg(bn_session_eval(s, q->ids, q->n, lg, 1) == BN_OK, "eval: %s", bn_last_error());
     r->cos_min = 1.0;
     r->max_abs = 0.0;
+    r->rel_l2 = 0.0;
+    double ab = 0, bb = 0;
+    for (size_t k = 0; k < (size_t)q->n * (size_t)V; k++) {
+        ab += (double)lg[k] * q->logits[k];
+        bb += (double)q->logits[k] * q->logits[k];
+    }
+    r->scale = ab / (bb + 1e-300);
     for (int p = 0; p < q->n; p++) {
         double cs = xv_cosine(lg + (size_t)p * V, q->logits + (size_t)p * V, V);
+        double rl = xv_rel_l2(lg + (size_t)p * V, q->logits + (size_t)p * V, V);
+        if (!(rl <= r->rel_l2))
+            r->rel_l2 = rl;
         if (!(cs >= r->cos_min)) /* NaN counts as the worst */
             r->cos_min = cs;
         if (p == q->n - 1)

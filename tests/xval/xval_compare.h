@@ -7,10 +7,14 @@
 #include "xval_fixture.h"
 
 typedef struct cmp_result {
-    double cos_last, cos_min, max_abs;
+    double cos_last, cos_min; /* cosine at the last position, worst over positions */
+    double max_abs;           /* max |delta logit| over positions and tokens */
+    double rel_l2;            /* worst ||ours - ref|| / ||ref|| over positions */
+    double scale;             /* least-squares s in ours ~ s * ref, whole sequence */
 } cmp_result;
 
 double xv_cosine(const float *a, const float *b, int n);
+double xv_rel_l2(const float *a, const float *b, int n);
 int32_t xv_argmax(const float *x, int n);
 /* Evaluate one reference sequence from position 0 (one batch) and compare:
  * cosine at the last and the worst position, max |delta logit|. */

@@ -72,16 +72,17 @@ int xv_mutate(const char *in, const char *out, xv_mutation what, char *err, size
             }
             data = src->data;
             changed++;
-        } else if (what == XV_FFN_SUB_NORM_ONES && suffix && !strcmp(suffix, ".ffn_sub_norm.weight")) {
+        } else if ((what == XV_FFN_SUB_NORM_ONES && suffix && !strcmp(suffix, ".ffn_sub_norm.weight")) ||
+                   (what == XV_OUTPUT_NORM_1PCT && !strcmp(t->name, "output_norm.weight"))) {
             if (t->type != BN_TYPE_F32) {
                 snprintf(err, err_len, "%s: expected F32", t->name);
                 goto done;
             }
-            float *ones = malloc(t->size);
-            bufs[i] = (unsigned char *)ones;
-            for (int64_t k = 0; ones && k < t->n_elems; k++)
-                ones[k] = 1.0f;
-            data = ones;
+            float *f = malloc(t->size);
+            bufs[i] = (unsigned char *)f;
+            for (int64_t k = 0; f && k < t->n_elems; k++)
+                f[k] = what == XV_OUTPUT_NORM_1PCT ? ((const float *)t->data)[k] * 1.01f : 1.0f;
+            data = f;
             changed++;
         }
         if (!data || bn_gguf_writer_add_tensor(w, t->name, t->ggml_type, t->n_dims, t->ne, data, t->size)) {

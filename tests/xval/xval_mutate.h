@@ -9,7 +9,8 @@
 typedef enum xv_mutation {
     XV_ROPE_SWAP,                   /* Q/K rows of each head put into the other RoPE order */
     XV_ATTN_SUB_NORM_FROM_ATTN_NORM, /* attn_sub_norm weights := attn_norm weights */
-    XV_FFN_SUB_NORM_ONES            /* ffn_sub_norm weights := 1 */
+    XV_FFN_SUB_NORM_ONES,           /* ffn_sub_norm weights := 1 */
+    XV_OUTPUT_NORM_1PCT             /* output_norm weights * 1.01: every logit 1 % larger */
 } xv_mutation;
 
 /* Write `out` as a copy of `in` with the mutation applied. 0 on success. */
