@@ -50,11 +50,23 @@ check "bench" 0 "$bin" bench -m "$model" -p 32 -n 8 -r 2 -t 1
 has out "| pp32 |"; has out "| tg8 |"; has out "roofline"
 check "bench json" 0 "$bin" bench -m "$model" -p 16 -n 4 -r 1 -o json -t 1 --no-bandwidth
 has out '"test": "pp16"'
-python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$t/out" 2>/dev/null || { echo "FAIL: bench json does not parse"; fail=1; }
+# the figures, not only the words: both tests there, rates and sizes positive and finite
+python3 - "$t/out" <<'PY' || { echo "FAIL: bench json"; cat "$t/out"; fail=1; }
+import json, math, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["test"] for r in rows] == ["pp16", "tg4"], rows
+for r in rows:
+    for k in ("avg_ts", "median_ts", "load_s", "size_bytes", "file_bytes", "peak_rss_bytes", "n_tokens"):
+        assert math.isfinite(r[k]) and r[k] > 0, (r["test"], k, r[k])
+    assert r["stddev_ts"] >= 0 and r["peak_rss_bytes"] >= r["size_bytes"] / 2, r
+PY
 check "inspect" 0 "$bin" inspect "$model"
 has out "memory plan"; has out "I2_S"
 check "perplexity" 0 "$bin" perplexity -m "$model" -f "$0" -c 64 --chunks 2 -t 1
 has out "perplexity: "
+# an untrained random model predicts close to uniformly: perplexity near the
+# vocab size (32000; measured 32846). NaN, inf, a wrong log base or sign fail.
+awk '/^perplexity: /{p=$2} END{ if (!(p > 16000 && p < 64000)) { print "FAIL: perplexity " p " not near 32000"; exit 1 } }' "$t/out" || fail=1
 printf 'Hello there\nAnd again\n' | "$bin" chat -m "$model" -n 4 --temp 0 -t 1 >"$t/out" 2>"$t/err" ||
     { echo "FAIL: chat"; cat "$t/err"; fail=1; }
 has err "generated 8 tokens"
