@@ -218,35 +218,87 @@ START_TEST(penalties_oracle) {
 END_TEST
 
 /* The full default chain at a Llama 3 sized vocabulary, with history. */
+/* The penalties of step 1 over the last repeat_last_n of hist[0..n_hist),
+ * written from the chain's description in sampler.h, applied to y in place. */
+static void oracle_penalties(float *y, const int32_t *hist, int n_hist, const bn_sampler_params *p) {
+    int from = n_hist > p->repeat_last_n ? n_hist - p->repeat_last_n : 0;
+    for (int i = from; i < n_hist; i++) {
+        int first = 1, c = 0;
+        for (int j = from; j < n_hist; j++) {
+            first &= !(j < i && hist[j] == hist[i]);
+            c += hist[j] == hist[i];
+        }
+        if (!first)
+            continue; /* each distinct id once */
+        float *l = &y[hist[i]];
+        *l = *l > 0 ? *l / p->repeat_penalty : *l * p->repeat_penalty;
+        *l -= (float)c * p->frequency_penalty + (c > 0 ? p->presence_penalty : 0.0f);
+    }
+}
+
+/* The whole default chain (penalties, top-k 40, top-p 0.95, min-p 0.05,
+ * temperature 0.8) on a Llama-3-sized vocabulary against the oracles above:
+ * the same candidate set (within the rounding slack) with the same
+ * probabilities, draw after draw as the history grows. */
 START_TEST(default_chain_large) {
-    enum { N = 128256 };
-    float *x = malloc(N * sizeof *x), *copy = malloc(N * sizeof *x);
+    enum { N = 128256, STEPS = 60 };
+    float *x = malloc(N * sizeof *x), *copy = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    int32_t hist[STEPS];
     trng r = {15};
     bn_sampler_params p;
     bn_sampler_params_init(&p);
     p.repeat_penalty = 1.1f;
     p.frequency_penalty = 0.1f;
+    p.presence_penalty = 0.05f;
+    p.repeat_last_n = 16;
     bn_sampler *s = make_sampler(&p, N);
-    for (int i = 0; i < 100; i++) {
+    int exact = 0;
+    for (int i = 0; i < STEPS; i++) {
         fill_logits(&r, x, N, 3.0, 20);
+        if (i > 0) { /* make the penalties matter: the last token drawn goes to the top */
+            float top = x[0];
+            for (int j = 1; j < N; j++)
+                top = x[j] > top ? x[j] : top;
+            x[hist[i - 1]] = top + 1.0f;
+        }
         memcpy(copy, x, N * sizeof *x);
-        int32_t tok = -1;
-        ck_assert_int_eq(bn_sampler_sample(s, x, &tok), BN_OK);
-        ck_assert(tok >= 0 && tok < N);
-        ck_assert_mem_eq(copy, x, N * sizeof *x);
-        ck_assert_int_eq(bn_sampler_accept(s, tok), BN_OK);
         const bn_sampler_candidate *c;
         size_t nc;
         ck_assert_int_eq(bn_sampler_candidates(s, x, &c, &nc), BN_OK);
-        ck_assert(nc >= 1 && nc <= 40);
-        double sum = 0.0;
-        for (size_t j = 0; j < nc; j++)
-            sum += c[j].p;
-        ck_assert(fabs(sum - 1.0) < 1e-5);
+        ck_assert_mem_eq(copy, x, N * sizeof *x);
+        memcpy(y, x, N * sizeof *y);
+        oracle_penalties(y, hist, i, &p);
+        int *ord = oracle_order(y, N);
+        size_t k = (size_t)p.top_k;
+        size_t m_lo = oracle_top_p(y, ord, k, p.top_p * (1.0 - SLACK));
+        size_t m_hi = oracle_top_p(y, ord, k, p.top_p * (1.0 + SLACK));
+        size_t lo = 0, hi = 0;
+        for (size_t j = 0; j < m_hi; j++) {
+            double ratio = exp((double)y[ord[j]] - y[ord[0]]);
+            lo += j < m_lo && ratio >= p.min_p * (1.0 + SLACK);
+            hi += ratio >= p.min_p * (1.0 - SLACK);
+        }
+        ck_assert_msg(nc >= lo && nc <= hi, "step %d: kept %zu, oracle %zu..%zu", i, nc, lo, hi);
+        exact += lo == hi;
+        expect_prefix(c, nc, ord, y, N, p.temperature);
+        int32_t ids[40];
+        for (size_t j = 0; j < nc && j < 40; j++)
+            ids[j] = c[j].id;
+        free(ord);
+        int32_t tok = -1;
+        ck_assert_int_eq(bn_sampler_sample(s, x, &tok), BN_OK);
+        int drawn = 0; /* the draw comes from the candidate set */
+        for (size_t j = 0; j < nc && j < 40; j++)
+            drawn |= ids[j] == tok;
+        ck_assert_msg(drawn, "step %d: drew %d outside the %zu candidates", i, tok, nc);
+        ck_assert_int_eq(bn_sampler_accept(s, tok), BN_OK);
+        hist[i] = tok;
     }
+    ck_assert_int_ge(exact, STEPS * 9 / 10);
     bn_sampler_free(s);
     free(x);
     free(copy);
+    free(y);
 }
 END_TEST
 
