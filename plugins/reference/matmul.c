@@ -9,8 +9,10 @@
  *                (float), y = acc * extra / s_x
  *   y I32:       the raw integer sum over the whole row, no scales.
  * Float weights with F32 x: a dot product in natural column order,
- * accumulated in double; Q8_0 as sum_b d_b * sum_i q_i x_i (double).
- * Q8_0 with I8 x: acc = sum_b d_b * (float)isum_b (float), y = acc * extra / s_x.
+ * accumulated in double.
+ * Q8_0: x F32 is quantised per token exactly as for ternary weights (the
+ * ABI's contract, which every plugin meets), or given as I8;
+ * acc = sum_b d_b * (float)isum_b (float), y = acc * extra / s_x.
  */
 #include <string.h>
 
@@ -59,18 +61,6 @@ static void ternary_row(const mm_job *jb, int64_t j) {
     }
 }
 
-static double dot_q8_0_f32(const bn_backend_ctx *ctx, const uint8_t *row, int64_t n, const float *x) {
-    double acc = 0.0;
-    for (int64_t b = 0; b < n / BN_QK_Q8_0; b++) {
-        const uint8_t *blk = row + b * 34;
-        double inner = 0.0;
-        for (int i = 0; i < BN_QK_Q8_0; i++)
-            inner += (double)(int8_t)blk[2 + i] * (double)x[b * BN_QK_Q8_0 + i];
-        acc += (double)ctx->f16_table[pc_rd16(blk)] * inner;
-    }
-    return acc;
-}
-
 static float dot_q8_0_i8(const bn_backend_ctx *ctx, const uint8_t *row, int64_t n, const int8_t *q) {
     float acc = 0.0f;
     for (int64_t b = 0; b < n / BN_QK_Q8_0; b++) {
@@ -99,9 +89,6 @@ static double dot_float(const bn_backend_ctx *ctx, int32_t type, const uint8_t *
         for (int64_t i = 0; i < n; i++)
             acc += (double)pc_bf16_to_f32(pc_rd16(row + 2 * i)) * (double)x[i];
         break;
-    case BN_TYPE_Q8_0:
-        acc = dot_q8_0_f32(ctx, row, n, x);
-        break;
     case BN_TYPE_Q6_K:
         for (int64_t b = 0; b < n / BN_QK_K; b++) {
             float v[BN_QK_K];
@@ -121,7 +108,7 @@ static void float_row(const mm_job *jb, int64_t j) {
     const uint8_t *row = w->raw + (size_t)j * w->raw_row_bytes;
     for (int64_t t = 0; t < jb->n_tok; t++) {
         float *yrow = (float *)pc_row(jb->y, jb->tok0 + t);
-        if (jb->q) /* Q8_0 with I8 activations */
+        if (jb->q) /* Q8_0: int8 activations */
             yrow[j] = dot_q8_0_i8(jb->ctx, row, w->n_cols, jb->q + t * w->n_cols) * w->extra_scale /
                       jb->s[t];
         else
@@ -196,7 +183,7 @@ bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x
     bn_status st = check_args(ctx, w, x, x_scale, y);
     if (st != BN_OK)
         return st;
-    int need_q = is_ternary(w) || x->type == BN_TYPE_I8;
+    int need_q = is_ternary(w) || w->type == BN_TYPE_Q8_0 || x->type == BN_TYPE_I8;
     mm_job jb = {.ctx = ctx, .w = w, .x = x, .y = y};
     jb.seg_entries = is_ternary(w) ? ref_lut_entries(w->kernel, w->seg_len) : 0;
     int64_t n_tok = pc_n_rows(x), pass = n_tok < TOKENS_PER_PASS ? n_tok : TOKENS_PER_PASS;

@@ -369,8 +369,10 @@ typedef struct bn_backend {
     void (*weight_free)(bn_backend_ctx *ctx, bn_weight *w);
 
     /* y[t][n_rows] = W x[t][n_cols] for every token row t.
-     * x: F32 (the plugin quantises per token as the weight type needs), or
-     *    I8 with x_scale an F32 tensor of per-row s_x (see top of file).
+     * x: F32, or I8 with x_scale an F32 tensor of per-row s_x (see top of
+     *    file). Ternary and Q8_0 weights quantise F32 x per token (absmax
+     *    int8, as quantize_act) and use exact integer sums; float weights
+     *    (F32/F16/BF16) use x as it is.
      * y: F32, or I32 to get raw integer sums (ternary weights, I8 x). */
     bn_status (*matmul)(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                         const bn_tensor *x_scale, bn_tensor *y);

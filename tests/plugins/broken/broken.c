@@ -1,10 +1,21 @@
 /*
  * "test-broken": a deliberately wrong backend, for testing the conformance
  * suite itself. It loads the real reference plugin, reuses all of its slots
- * and gets exactly one thing wrong: matmul on I2_S weights returns a
- * perturbed first output (+1 on the integer sum, +1.0 on a float result).
- * The conformance_catches_broken test requires the suite to report that
- * case, and only that case. Test double: never installed.
+ * and gets exactly one thing wrong, chosen by BN_BROKEN (the control table
+ * in tests/conformance/CMakeLists.txt runs each and requires the suite to
+ * blame exactly that op):
+ *   i2s-plus-one (default)  I2_S matmul: +1 on the first integer sum / output
+ *   f16-scale-1pct          F16 matmul outputs * 1.01
+ *   q8-scale-1pct           Q8_0 matmul outputs * 1.01
+ *   tq2-scale-1pct          TQ2_0 matmul outputs * 1.01
+ *   bf16-drop-col           BF16 matmul without its first input column
+ *   rope-base               RoPE with freq_base 10000 where 500000 was asked
+ *                           (and 500000 for 10000)
+ *   rope-pos                RoPE one position late
+ *   rms-eps                 RMSNorm with eps * 10
+ *   attn-swap-heads         attention output heads 0 and 1 swapped
+ *   softmax-scale           softmax of x * scale * 1.01
+ * Test double: never installed.
  */
 #include <dlfcn.h>
 #include <stdlib.h>
@@ -56,15 +67,98 @@ static void broken_free(bn_backend_ctx *ctx, bn_weight *w) {
     free(w);
 }
 
+static const char *mutation(void) {
+    const char *m = getenv("BN_BROKEN");
+    return m && *m ? m : "i2s-plus-one";
+}
+static int is(const char *name) { return strcmp(mutation(), name) == 0; }
+
+/* Element (i0, row) of a 2-D F32 view with strides. */
+static float *f32_at(const bn_tensor *t, int64_t i0, int64_t row) {
+    return (float *)((char *)t->data + i0 * t->nb[0] + row * t->nb[1]);
+}
+
+static void scale_rows(bn_tensor *y, float f) {
+    for (int64_t r = 0; r < y->ne[1]; r++)
+        for (int64_t i = 0; i < y->ne[0]; i++)
+            *f32_at(y, i, r) *= f;
+}
+
 static bn_status broken_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x, const bn_tensor *x_scale,
                                bn_tensor *y) {
+    int32_t type = ((const wrapped_weight *)w)->type;
+    if (is("bf16-drop-col") && type == BN_TYPE_BF16 && x->type == BN_TYPE_F32) {
+        /* x with its first column zeroed: the weight's column 0 drops out */
+        size_t bytes = (size_t)(x->nb[1] * x->ne[1]);
+        bn_tensor x2 = *x;
+        x2.data = malloc(bytes);
+        if (!x2.data)
+            return BN_ERR_NOMEM;
+        memcpy(x2.data, x->data, bytes);
+        for (int64_t r = 0; r < x->ne[1]; r++)
+            *f32_at(&x2, 0, r) = 0.0f;
+        bn_status st = ref->matmul(ctx, inner_of(w), &x2, x_scale, y);
+        free(x2.data);
+        return st;
+    }
     bn_status st = ref->matmul(ctx, inner_of(w), x, x_scale, y);
-    if (st == BN_OK && ((const wrapped_weight *)w)->type == BN_TYPE_I2_S) {
+    if (st != BN_OK)
+        return st;
+    if (is("i2s-plus-one") && type == BN_TYPE_I2_S) {
         if (y->type == BN_TYPE_I32)
             ((int32_t *)y->data)[0] += 1;
         else
             ((float *)y->data)[0] += 1.0f;
     }
+    if (y->type == BN_TYPE_F32 && ((is("f16-scale-1pct") && type == BN_TYPE_F16) ||
+                                   (is("q8-scale-1pct") && type == BN_TYPE_Q8_0) ||
+                                   (is("tq2-scale-1pct") && type == BN_TYPE_TQ2_0)))
+        scale_rows(y, 1.01f);
+    return st;
+}
+
+static bn_status broken_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args) {
+    bn_rope_args a = *args;
+    if (is("rope-base"))
+        a.freq_base = a.freq_base == 10000.0f ? 500000.0f : 10000.0f;
+    if (!is("rope-pos"))
+        return ref->rope(ctx, x, pos, &a);
+    bn_tensor p2 = *pos;
+    int32_t *late = malloc(sizeof *late * (size_t)pos->ne[0]);
+    if (!late)
+        return BN_ERR_NOMEM;
+    for (int64_t i = 0; i < pos->ne[0]; i++)
+        late[i] = *(const int32_t *)((const char *)pos->data + i * pos->nb[0]) + 1;
+    p2.data = late;
+    p2.nb[0] = sizeof *late;
+    p2.nb[1] = p2.nb[2] = p2.nb[3] = sizeof *late * (size_t)pos->ne[0];
+    bn_status st = ref->rope(ctx, x, &p2, &a);
+    free(late);
+    return st;
+}
+
+static bn_status broken_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
+                                 bn_tensor *dst) {
+    return ref->rms_norm(ctx, x, weight, is("rms-eps") ? eps * 10.0f : eps, dst);
+}
+
+static bn_status broken_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst) {
+    return ref->softmax(ctx, x, is("softmax-scale") ? scale * 1.01f : scale, dst);
+}
+
+static bn_status broken_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                                  const bn_attn_args *args, bn_tensor *out) {
+    bn_status st = ref->attention(ctx, q, k, v, args, out);
+    if (st != BN_OK || !is("attn-swap-heads") || args->n_head < 2)
+        return st;
+    for (int64_t t = 0; t < args->n_tokens; t++) /* out is [head_dim, n_head, n_tokens] */
+        for (int64_t i = 0; i < args->head_dim; i++) {
+            float *a = (float *)((char *)out->data + i * out->nb[0] + t * out->nb[2]);
+            float *b = (float *)((char *)a + out->nb[1]);
+            float tmp = *a;
+            *a = *b;
+            *b = tmp;
+        }
     return st;
 }
 
@@ -94,13 +188,17 @@ BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void) {
     memcpy(&broken, r, n);
     broken.info.struct_size = (uint32_t)n;
     broken.info.name = "test-broken";
-    broken.info.description = "test double: reference with a wrong I2_S matmul";
+    broken.info.description = "test double: reference with one deliberate mistake (BN_BROKEN)";
     broken.score = broken_score;
     broken.weight_prepare = broken_prepare;
     broken.weight_free = broken_free;
     broken.matmul = r->matmul ? broken_matmul : NULL;
     broken.dequantize = r->dequantize ? broken_dequantize : NULL;
     broken.get_rows = r->get_rows ? broken_get_rows : NULL;
+    broken.rope = r->rope ? broken_rope : NULL;
+    broken.rms_norm = r->rms_norm ? broken_rms_norm : NULL;
+    broken.softmax = r->softmax ? broken_softmax : NULL;
+    broken.attention = r->attention ? broken_attention : NULL;
     ref = r;
     return &broken;
 }
