@@ -92,14 +92,17 @@ static void encode_tq1_block(const float *x, float den, uint16_t d, uint8_t *blk
     pc_wr16(blk + 52, d);
 }
 
+/* ggml's reference Q8_0 rule, so a block means the same bytes as in
+ * llama.cpp's files: d = amax / 127, q = roundf(x * (1 / d)) (ties away from
+ * zero, by the reciprocal); tests/ggufpy checks it against gguf-py. */
 static void encode_q8_0_block(const float *x, uint8_t *blk) {
     float amax = 0.0f;
     for (int i = 0; i < BN_QK_Q8_0; i++)
         amax = fmaxf(amax, fabsf(x[i]));
-    float d = amax / 127.0f;
+    float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
     pc_wr16(blk, pc_f32_to_f16(d));
     for (int i = 0; i < BN_QK_Q8_0; i++) {
-        float r = d > 0.0f ? nearbyintf(x[i] / d) : 0.0f;
+        float r = roundf(x[i] * id);
         r = r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r;
         blk[2 + i] = (uint8_t)(int8_t)(r == r ? (int)r : 0);
     }
