@@ -43,6 +43,10 @@
  * sequences match to 1e-6. The margin below 0.9999 is that of one flip in
  * these tiny (hidden 256) models: a plugin change that rounds differently
  * may land one more flip; a wrong formula scores far lower (see below).
+ * The *_stock cases (stock transformers in float32, no float64 parts) meet
+ * the same bounds: measured worst F32 0.99995 last / 0.99970 all, max |delta|
+ * 0.139, rel 0.025, scale 1 - 1.2e-4; F16 0.99920 all, 0.228, 0.039,
+ * 1 - 4.9e-4.
  * F16 KV cache (the engine's default, as llama.cpp's): K/V rounded to fp16
  * flip many more activations; measured worst 0.99911 / 0.99788, so these
  * runs use 0.998 / 0.995, about twice the measured deficit.
@@ -67,8 +71,13 @@
 #define SCALE_DEV 5e-4
 #define SCALE_DEV_F16_KV 4e-3
 
-static const char *const case_names[] = {"b158_relu2", "bitnet_silu", "b158_packed"};
-enum { N_CASES = 3 };
+/* The *_stock cases: the same checkpoints with references from stock
+ * transformers in float32 (gen_stock_fixtures.py), judged by the STOCK_
+ * bounds below. */
+static const char *const case_names[] = {"b158_relu2", "bitnet_silu", "b158_packed", "b158_relu2_stock",
+                                         "bitnet_silu_stock"};
+enum { N_CASES = 5 };
+static int is_stock(int ci) { return strstr(case_names[ci], "_stock") != NULL; }
 static const int32_t formats[] = {BN_TYPE_I2_S, BN_TYPE_TQ1_0, BN_TYPE_TQ2_0};
 enum { N_FORMATS = 3 };
 
@@ -111,10 +120,15 @@ static void run_case(int ci, int fi, const char *plugin, int32_t kv_type, int32_
                ok ? "ok" : "FAIL");
         bad += !ok;
     }
+    /* The stock references' greedy runs have top-2 gaps of 0.01-0.02 logits,
+     * inside the float32 noise of the reference itself (one int8 flip moves
+     * a logit ~0.1): their tokens are printed, not required; the generated
+     * texts are compared position by position as sequences gen1 / gen2. */
+    int want_greedy = !is_stock(ci);
     int32_t got[XV_MAX_IDS];
     int diff = xv_greedy_match(s, c, got);
-    printf("xval %s greedy %d/%d tokens match (reference min top-2 gap %.4f)%s\n", tag,
-           diff, c->n_gen, c->gap, diff == c->n_gen ? "" : " FAIL");
+    printf("xval %s greedy %d/%d tokens match (reference min top-2 gap %.4f)%s\n", tag, diff, c->n_gen, c->gap,
+           diff == c->n_gen ? "" : want_greedy ? " FAIL" : " (not required: reference gap within its noise)");
     if (diff < c->n_gen)
         printf("xval   step %d: got %d, want %d\n", diff, got[diff], c->greedy[c->prompt_len + diff]);
     fflush(stdout);
@@ -122,7 +136,7 @@ static void run_case(int ci, int fi, const char *plugin, int32_t kv_type, int32_
     bn_model_free(m);
     bn_engine_free(e);
     ck_assert_msg(!bad, "%s: logits differ from transformers", tag);
-    ck_assert_msg(diff == c->n_gen, "%s: greedy continuation differs at step %d", tag, diff);
+    ck_assert_msg(diff == c->n_gen || !want_greedy, "%s: greedy continuation differs at step %d", tag, diff);
 }
 
 /* Loop index -> (case, format). */
