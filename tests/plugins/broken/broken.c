@@ -15,6 +15,12 @@
  *   rms-eps                 RMSNorm with eps * 10
  *   attn-swap-heads         attention output heads 0 and 1 swapped
  *   softmax-scale           softmax of x * scale * 1.01
+ *   tq1-scale-1pct          TQ1_0 matmul outputs * 1.01
+ *   quant-plus-one          quantize_act: +1 on the first code of each row
+ *   encode-flip             encode: the first byte of a TQ2_0 encoding flipped
+ *   copy-f16-ulp            copy to F16: the first value one step off
+ *   ffn-scale-1pct          ffn_act outputs * 1.01
+ *   add-drop-last           add leaves the last element as a
  * Test double: never installed.
  */
 #include <dlfcn.h>
@@ -112,8 +118,53 @@ static bn_status broken_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn
     }
     if (y->type == BN_TYPE_F32 && ((is("f16-scale-1pct") && type == BN_TYPE_F16) ||
                                    (is("q8-scale-1pct") && type == BN_TYPE_Q8_0) ||
-                                   (is("tq2-scale-1pct") && type == BN_TYPE_TQ2_0)))
+                                   (is("tq2-scale-1pct") && type == BN_TYPE_TQ2_0) ||
+                                   (is("tq1-scale-1pct") && type == BN_TYPE_TQ1_0)))
         scale_rows(y, 1.01f);
+    return st;
+}
+
+static bn_status broken_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s) {
+    bn_status st = ref->quantize_act(ctx, x, q, s);
+    if (st == BN_OK && is("quant-plus-one"))
+        for (int64_t r = 0; r < q->ne[1]; r++) {
+            int8_t *c = (int8_t *)q->data + r * q->nb[1];
+            *c = (int8_t)(*c == 127 ? 126 : *c + 1);
+        }
+    return st;
+}
+
+static bn_status broken_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows, int64_t n_cols,
+                               void *dst, size_t dst_size, size_t *written) {
+    bn_status st = ref->encode(ctx, type, src, n_rows, n_cols, dst, dst_size, written);
+    if (st == BN_OK && is("encode-flip") && type == BN_TYPE_TQ2_0)
+        ((unsigned char *)dst)[0] ^= 0x01;
+    return st;
+}
+
+static bn_status broken_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
+    bn_status st = ref->copy(ctx, src, dst);
+    if (st == BN_OK && is("copy-f16-ulp") && dst->type == BN_TYPE_F16)
+        *(uint16_t *)dst->data ^= 1u;
+    return st;
+}
+
+static bn_status broken_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
+                                bn_tensor *dst) {
+    bn_status st = ref->ffn_act(ctx, gate, up, act, dst);
+    if (st == BN_OK && is("ffn-scale-1pct"))
+        scale_rows(dst, 1.01f);
+    return st;
+}
+
+static bn_status broken_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst) {
+    if (!is("add-drop-last"))
+        return ref->add(ctx, a, b, dst);
+    int64_t n = a->ne[0], r = a->ne[1] - 1;
+    float keep = *f32_at(a, n - 1, r);
+    bn_status st = ref->add(ctx, a, b, dst);
+    if (st == BN_OK)
+        *f32_at(dst, n - 1, r) = keep;
     return st;
 }
 
@@ -199,6 +250,11 @@ BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void) {
     broken.rms_norm = r->rms_norm ? broken_rms_norm : NULL;
     broken.softmax = r->softmax ? broken_softmax : NULL;
     broken.attention = r->attention ? broken_attention : NULL;
+    broken.quantize_act = r->quantize_act ? broken_quantize_act : NULL;
+    broken.encode = r->encode ? broken_encode : NULL;
+    broken.copy = r->copy ? broken_copy : NULL;
+    broken.ffn_act = r->ffn_act ? broken_ffn_act : NULL;
+    broken.add = r->add ? broken_add : NULL;
     ref = r;
     return &broken;
 }
