@@ -13,9 +13,12 @@
  *     transformers chose;
  *   - the tokenizer imported from tokenizer.json: the ids HF tokenizers gave.
  * Negative controls: copies of a converted file with the RoPE order of Q/K
- * swapped, attn_sub_norm replaced by attn_norm, ffn_sub_norm set to ones,
- * every logit scaled by 1.01 - the strict (F32 cache) bounds must FAIL on
- * each, so the checks above have teeth.
+ * swapped, attn_sub_norm replaced by attn_norm or by the next layer's,
+ * ffn_sub_norm set to ones, every logit scaled by 1.01, RoPE base 10000 <->
+ * 500000, RMS epsilon / 10 - the strict (F32 cache) bounds must FAIL on each,
+ * so the checks above have teeth. The subtle ones score close: epsilon / 10
+ * reaches cosine 0.9995 / 0.9991 and is rejected; logits * 1.01 keeps
+ * cosine 1.000000 and greedy 32/32 and is rejected by the scale bound.
  */
 #include <check.h>
 #include <math.h>
@@ -189,6 +192,12 @@ static const struct {
     {XV_FFN_SUB_NORM_ONES, "ffn_sub_norm:=1", 1},
     {XV_OUTPUT_NORM_1PCT, "logits*1.01", 0},          /* cosine 1.0: only the size bounds see it */
     {XV_OUTPUT_NORM_1PCT, "logits*1.01", 1},
+    {XV_ROPE_BASE, "rope-base-500000<->10000", 0},
+    {XV_ROPE_BASE, "rope-base-500000<->10000", 1},
+    {XV_NORM_EPS, "rms-eps/10", 0},
+    {XV_NORM_EPS, "rms-eps/10", 1},
+    {XV_SUB_NORM_OTHER_LAYER, "sub-norm-from-layer-1", 0},
+    {XV_SUB_NORM_OTHER_LAYER, "sub-norm-from-layer-1", 1},
 };
 enum { N_CONTROLS = sizeof controls / sizeof controls[0] };
 

@@ -49,6 +49,20 @@ int xv_mutate(const char *in, const char *out, xv_mutation what, char *err, size
             goto done;
         }
     int changed = 0;
+    char key[128];
+    const char *arch = NULL;
+    if (what == XV_ROPE_BASE || what == XV_NORM_EPS) { /* a hyperparameter, not a tensor */
+        bn_gguf_get_str(g, "general.architecture", &arch, NULL);
+        float v = 0;
+        snprintf(key, sizeof key, "%s.%s", arch ? arch : "?",
+                 what == XV_ROPE_BASE ? "rope.freq_base" : "attention.layer_norm_rms_epsilon");
+        if (!arch || bn_gguf_get_f32(g, key, &v) || bn_gguf_writer_set_f32(w, key, what == XV_ROPE_BASE ?
+                                                                          (v == 10000.0f ? 500000.0f : 10000.0f) : v / 10)) {
+            snprintf(err, err_len, "%s: cannot change %s", in, key);
+            goto done;
+        }
+        changed++;
+    }
     for (uint64_t i = 0; i < nt; i++) {
         const bn_gguf_tensor *t = bn_gguf_tensor_at(g, i);
         const void *data = t->data;
@@ -62,9 +76,13 @@ int xv_mutate(const char *in, const char *out, xv_mutation what, char *err, size
             }
             data = bufs[i];
             changed++;
-        } else if (what == XV_ATTN_SUB_NORM_FROM_ATTN_NORM && suffix && !strcmp(suffix, ".attn_sub_norm.weight")) {
+        } else if ((what == XV_ATTN_SUB_NORM_FROM_ATTN_NORM && suffix && !strcmp(suffix, ".attn_sub_norm.weight")) ||
+                   (what == XV_SUB_NORM_OTHER_LAYER && !strcmp(t->name, "blk.0.attn_sub_norm.weight"))) {
             char name[128];
-            snprintf(name, sizeof name, "%.*s.attn_norm.weight", (int)(suffix - t->name), t->name);
+            if (what == XV_SUB_NORM_OTHER_LAYER)
+                snprintf(name, sizeof name, "blk.1.attn_sub_norm.weight");
+            else
+                snprintf(name, sizeof name, "%.*s.attn_norm.weight", (int)(suffix - t->name), t->name);
             const bn_gguf_tensor *src = bn_gguf_find_tensor(g, name);
             if (!src || src->size != t->size || src->type != t->type) {
                 snprintf(err, err_len, "%s: no matching %s", t->name, name);
