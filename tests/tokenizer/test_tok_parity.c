@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
     size_t bad_ids = 0, bad_text = 0, n_tokens = 0;
     double secs = 0;
     for (uint32_t k = 0; k < count; k++) {
-        uint32_t len, n_ids, n_dec;
+        uint32_t len, n_ids = 0, n_dec = 0;
         if (!read_u32(f, &len)) {
             fprintf(stderr, "corpus truncated at string %u\n", k);
             return 1;

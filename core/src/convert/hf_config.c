@@ -1,6 +1,7 @@
 /* config.json of a Hugging Face checkpoint -> the hyperparameters a GGUF
  * model needs, with the architecture decided from what the config says. */
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,9 @@ static int get_float(const cJSON *root, const char *key, float *out, const char 
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     if (!v || cJSON_IsNull(v))
         return 1;
-    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0)) {
+    /* checked as the float it becomes: 1e-300 would be 0, 1e300 infinity */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble > 0) || !(v->valuedouble <= FLT_MAX) ||
+        !((float)v->valuedouble > 0)) {
         bn_fail(BN_ERR_FORMAT, "%s: '%s' must be a positive number", path, key);
         return 0;
     }

@@ -124,6 +124,8 @@ static bn_status collect_tokens(hf *h, const cJSON *vocab, const cJSON *added) {
     }
     if (max_id < 0)
         return bn_fail(BN_ERR_FORMAT, "tokenizer import: empty vocab");
+    if (!bn_hf_ids_plausible(max_id, (size_t)cJSON_GetArraySize(vocab) + (size_t)cJSON_GetArraySize(added)))
+        return BN_ERR_FORMAT;
     h->n = (uint32_t)max_id + 1;
     h->tokens = calloc(h->n, sizeof *h->tokens);
     h->types = calloc(h->n, sizeof *h->types);
@@ -141,6 +143,15 @@ static bn_status collect_tokens(hf *h, const cJSON *vocab, const cJSON *added) {
                                                                        : BN_TOKEN_USER_DEFINED;
     }
     return bn_hf_fill_holes(h);
+}
+
+int bn_hf_ids_plausible(int64_t max_id, size_t n_listed) {
+    /* Ids nobody lists become "[PAD<id>]" tokens; a few tiny entries with
+     * ids near INT32_MAX / 2 would otherwise cost tens of GB. */
+    if (max_id < 2 * (int64_t)n_listed + 65536)
+        return 1;
+    bn_fail(BN_ERR_FORMAT, "tokenizer import: ids up to %lld for only %zu listed tokens", (long long)max_id, n_listed);
+    return 0;
 }
 
 bn_status bn_hf_fill_holes(hf *h) {
@@ -173,8 +184,8 @@ static bn_status collect_merges(hf *h, const cJSON *merges) {
     const cJSON *m;
     cJSON_ArrayForEach(m, merges) {
         if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && bn_hf_str(m->child) &&
-            bn_hf_str(m->child->next))
-            pair_bytes += strlen(m->child->valuestring) + strlen(m->child->next->valuestring) + 2;
+            bn_hf_str(m->child->next)) /* a side may be {"content": ...}: no valuestring */
+            pair_bytes += strlen(bn_hf_str(m->child)) + strlen(bn_hf_str(m->child->next)) + 2;
     }
     if (pair_bytes && !(h->merge_buf = malloc(pair_bytes)))
         return bn_fail(BN_ERR_NOMEM, "tokenizer import: out of memory");
@@ -184,7 +195,7 @@ static bn_status collect_merges(hf *h, const cJSON *merges) {
             h->merges[h->n_merges++] = (bn_gguf_str){m->valuestring, strlen(m->valuestring)};
         } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && bn_hf_str(m->child) &&
                    bn_hf_str(m->child->next)) {
-            int k = sprintf(p, "%s %s", m->child->valuestring, m->child->next->valuestring);
+            int k = sprintf(p, "%s %s", bn_hf_str(m->child), bn_hf_str(m->child->next));
             h->merges[h->n_merges++] = (bn_gguf_str){p, (uint64_t)k};
             p += k + 1;
         } else {

@@ -26,6 +26,8 @@ typedef struct hf {
 const char *bn_hf_str(const cJSON *j);
 /* Id of the token with this text, -1 if none (or text NULL). */
 int32_t bn_hf_id_of(const hf *h, const char *text);
+/* Whether max_id is a sane top id for n_listed tokens (sets the error if not). */
+int bn_hf_ids_plausible(int64_t max_id, size_t n_listed);
 /* Give ids nobody uses an unused "[PAD<id>]" token. */
 bn_status bn_hf_fill_holes(hf *h);
 /* SentencePiece-style (BPE with byte_fallback): tokens, scores and types

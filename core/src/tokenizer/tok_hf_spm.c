@@ -24,6 +24,8 @@ bn_status bn_hf_collect_spm(hf *h, const char *model_path, const cJSON *added) {
     }
     if (max_id >= INT32_MAX / 2)
         return bn_fail(BN_ERR_FORMAT, "tokenizer import: too many tokens");
+    if (!bn_hf_ids_plausible(max_id, h->spm.n + (size_t)cJSON_GetArraySize(added)))
+        return BN_ERR_FORMAT;
     h->n = (uint32_t)max_id + 1;
     h->tokens = calloc(h->n, sizeof *h->tokens);
     h->types = calloc(h->n, sizeof *h->types);
