@@ -38,6 +38,12 @@ expect "backend 'test-score0' was asked for but cannot run: needs the frobnicato
 
 out=$("$bin" plugins --threads zero 2>&1); rc=$?
 [ $rc -eq 2 ] || { echo "FAIL: bad thread count exit $rc, want 2"; fail=1; }
+# a number with trailing junk is refused, not read as its prefix
+for v in 4x 2.5 "3 "; do
+    out=$("$bin" plugins --threads "$v" 2>&1); rc=$?
+    [ $rc -eq 2 ] || { echo "FAIL: trailing junk in --threads '$v': exit $rc, want 2"; fail=1; }
+done
+expect "threads wants an integer from 1 to 4096, got '3 '" "trailing junk message"
 
 [ $fail -eq 0 ] && echo "cli checks passed"
 exit $fail
