@@ -83,6 +83,48 @@ int64_t pc_decode_ternary_row(int32_t type, const uint8_t *data, int64_t n_cols,
 /* One TQ1_0 trit: digit n (0 = most significant) of stored byte b. */
 int pc_tq1_trit(uint8_t b, int n);
 
+/* ---- common/attention_map.c: where each query's keys live ------------------------ */
+/* One view of a contiguous cache (attention) and of a paged pool
+ * (attention_paged): query t sees keys [0, pc_attn_keys(m, t)); key j of kv
+ * head g lies at pc_kv_at(kv, pages, page_size, j, g) with pages =
+ * pc_attn_pages(m, t) (NULL for a contiguous cache), and keys from j up
+ * to pc_kv_span_end() are contiguous rows (nb[1] apart). */
+typedef struct pc_attn_map {
+    const int32_t *rows; /* paged: (position, sequence) per query; NULL: contiguous */
+    const int32_t *pt;   /* page table, max_pages entries per sequence */
+    int64_t max_pages, page_size, pos0;
+    int64_t max_keys; /* the most keys any query sees */
+} pc_attn_map;
+
+static inline int64_t pc_attn_keys(const pc_attn_map *m, int64_t t) {
+    return m->rows ? (int64_t)m->rows[2 * t] + 1 : m->pos0 + t + 1;
+}
+static inline const int32_t *pc_attn_pages(const pc_attn_map *m, int64_t t) {
+    return m->rows ? m->pt + (int64_t)m->rows[2 * t + 1] * m->max_pages : NULL;
+}
+static inline const char *pc_kv_at(const bn_tensor *kv, const int32_t *pages, int64_t page_size, int64_t j,
+                                   int64_t g) {
+    if (!pages)
+        return (const char *)kv->data + j * kv->nb[1] + g * kv->nb[2];
+    return (const char *)kv->data + (int64_t)pages[j / page_size] * kv->nb[3] + (j % page_size) * kv->nb[1] +
+           g * kv->nb[2];
+}
+static inline int64_t pc_kv_span_end(const int32_t *pages, int64_t page_size, int64_t j, int64_t n_keys) {
+    if (!pages)
+        return n_keys;
+    int64_t e = (j / page_size + 1) * page_size;
+    return e < n_keys ? e : n_keys;
+}
+/* Check the arguments of attention / attention_paged (shapes, types, every
+ * page a query needs inside the pool) and describe them in *m; the paged
+ * form also gives the per-head arguments in *flat (pos0 0). Each plugin's
+ * two slots call one of these, then one implementation. */
+bn_status pc_attn_check(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                        const bn_attn_args *a, const bn_tensor *out, pc_attn_map *m);
+bn_status pc_attn_paged_check(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                              const bn_tensor *rows, const bn_tensor *pt, const bn_paged_attn_args *a,
+                              const bn_tensor *out, pc_attn_map *m, bn_attn_args *flat);
+
 /* ---- common/encode.c ------------------------------------------------------------ */
 bn_status pc_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
                      int64_t n_cols, void *dst, size_t dst_size, size_t *written);

@@ -1,7 +1,8 @@
 /*
- * Causal grouped-query attention over a KV cache: for query t (absolute
- * position pos0 + t) of head h, with kv head g = h / (n_head / n_head_kv),
- *   s_j = scale * (q . k_j)         for cache positions j in [0, pos0 + t]
+ * Causal grouped-query attention over a KV cache or a paged pool: for query
+ * t (position p_t: pos0 + t in a contiguous cache, rows[t].pos in a pool)
+ * of head h, with kv head g = h / (n_head / n_head_kv),
+ *   s_j = scale * (q . k_j)         for the sequence's positions j in [0, p_t]
  *   out = sum_j softmax(s)_j * v_j
  * One work item is a token and up to four query heads sharing a kv head,
  * so each K and V row is loaded (and converted from F16) once for all of
@@ -11,7 +12,9 @@
  * horizontal sum each. exp is a vector polynomial (ax_exp_softmax_ps);
  * the softmax denominator is summed in double. The weighted sum of V rows
  * runs over head_dim in chunks of up to eight accumulators (heads x
- * vectors), keys in blocks that stay in L1 across the chunks.
+ * vectors), keys in blocks that stay in L1 across the chunks. In a pool a
+ * score tile never straddles two pages (page_size is a multiple of 16) and
+ * a V block ends at its page's end.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -27,15 +30,12 @@ typedef struct attn_job {
     const bn_tensor *q, *k, *v;
     bn_tensor *out;
     const bn_attn_args *a;
+    const pc_attn_map *map;
     float *scratch; /* n_slots * heads_per_item * slot_len scores */
     int64_t slot_len;
     int n_slots, heads_per_item, items_per_group;
     atomic_int bad_thread;
 } attn_job;
-
-static const char *kv_row(const bn_tensor *t, int64_t pos, int64_t head) {
-    return (const char *)t->data + pos * t->nb[1] + head * t->nb[2];
-}
 
 AX_INLINE __m256 kv_load8(const char *row, int64_t d, int f16) {
     if (f16)
@@ -76,18 +76,17 @@ AX_INLINE __m256 hsum8(const __m256 v[8]) {
  * past n_keys repeat the tile's first key and are stored too (up to
  * n_keys rounded up to K, inside the slot); the softmax padding then
  * overwrites them. */
-AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, int64_t g, int64_t n_keys, float *scores,
-                             int64_t stride, const int R, const int K, const int f16) {
+AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, const int32_t *pages, int64_t g,
+                             int64_t n_keys, float *scores, int64_t stride, const int R, const int K, const int f16) {
     const int64_t hd = jb->a->head_dim, full = hd & ~(int64_t)7;
     const int rem = (int)(hd - full);
     const __m256 scale = _mm256_set1_ps(jb->a->scale);
-    const char *const k0 = kv_row(jb->k, 0, g);
-    const int64_t ks = jb->k->nb[1];
+    const int64_t ks = jb->k->nb[1], ps = jb->map->page_size;
     for (int64_t j0 = 0; j0 < n_keys; j0 += K) {
-        const char *kr[TILE];
+        const char *kr[TILE], *k0 = pc_kv_at(jb->k, pages, ps, j0, g); /* the tile is inside one page */
 #pragma GCC unroll 8
         for (int kk = 0; kk < K; kk++)
-            kr[kk] = k0 + (j0 + kk < n_keys ? j0 + kk : j0) * ks;
+            kr[kk] = k0 + (j0 + kk < n_keys ? kk : 0) * ks;
         __m256 acc[TILE];
 #pragma GCC unroll 8
         for (int i = 0; i < TILE; i++)
@@ -141,14 +140,14 @@ AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, int64_t
 
 /* Tiles: 4 heads x 2 keys, 3 x 2, 2 x 4 or 1 x 8 (at most 8 FMA chains
  * plus the q and k vectors in 16 ymm registers). */
-static void score_keys(const attn_job *jb, const float *const *qv, int nh, int64_t g, int64_t n_keys,
-                       float *scores, int64_t stride) {
+static void score_keys(const attn_job *jb, const float *const *qv, const int32_t *pages, int nh, int64_t g,
+                       int64_t n_keys, float *scores, int64_t stride) {
 #define SCORE(R, K)                                                                  \
     do {                                                                             \
         if (jb->k->type == BN_TYPE_F16)                                              \
-            score_keys_rk(jb, qv, g, n_keys, scores, stride, R, K, 1);               \
+            score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, 1);        \
         else                                                                         \
-            score_keys_rk(jb, qv, g, n_keys, scores, stride, R, K, 0);               \
+            score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, 0);        \
     } while (0)
     switch (nh) {
     case 4: SCORE(4, 2); break;
@@ -161,7 +160,7 @@ static void score_keys(const attn_job *jb, const float *const *qv, int nh, int64
 
 /* s[j] <- exp(s[j] - max) for j < n, returns their sum (in double). The
  * scores are padded with -inf to a multiple of 8 (they fit: the slot is
- * a multiple of 16 >= n_ctx >= n), which exp turns into 0. */
+ * a multiple of 16 >= max_keys >= n), which exp turns into 0. */
 static double softmax_numerators(float *s, int64_t n) {
     const int64_t n8 = (n + 7) & ~(int64_t)7;
     for (int64_t j = n; j < n8; j++)
@@ -190,7 +189,7 @@ static double softmax_numerators(float *s, int64_t n) {
  * out_r holds the partial sums between key blocks; the last block scales
  * them by inv_r. */
 AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *const *p, const float *inv,
-                           int64_t g, int64_t j0, int64_t j1, int last, int64_t d0, const int R, const int DV,
+                           const char *vr, int64_t j0, int64_t j1, int last, int64_t d0, const int R, const int DV,
                            const int f16) {
     __m256 acc[TILE];
 #pragma GCC unroll 4
@@ -199,7 +198,6 @@ AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *c
         for (int i = 0; i < DV; i++)
             acc[r * DV + i] = j0 ? _mm256_loadu_ps(out[r] + d0 + 8 * i) : _mm256_setzero_ps();
     const int64_t vs = jb->v->nb[1];
-    const char *vr = kv_row(jb->v, j0, g);
     for (int64_t j = j0; j < j1; j++, vr += vs) {
         __m256 pj[HEADS_MAX];
 #pragma GCC unroll 4
@@ -224,12 +222,12 @@ AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *c
 
 /* The last head_dim % 8 dimensions (not seen in practice: kept simple). */
 static void weigh_part(const attn_job *jb, float *const *out, const float *const *p, const float *inv, int nh,
-                       int64_t g, int64_t n_keys, int64_t d0, int n, int f16) {
+                       const int32_t *pages, int64_t g, int64_t n_keys, int64_t d0, int n, int f16) {
     __m256 acc[HEADS_MAX];
     for (int r = 0; r < nh; r++)
         acc[r] = _mm256_setzero_ps();
     for (int64_t j = 0; j < n_keys; j++) {
-        __m256 vv = kv_load_part(kv_row(jb->v, j, g), d0, n, f16);
+        __m256 vv = kv_load_part(pc_kv_at(jb->v, pages, jb->map->page_size, j, g), d0, n, f16);
         for (int r = 0; r < nh; r++)
             acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(p[r] + j), vv, acc[r]);
     }
@@ -241,33 +239,35 @@ static void weigh_part(const attn_job *jb, float *const *out, const float *const
  * after the first find the block in L1 instead of streaming the whole V
  * cache once per chunk (it outgrows L2 at long contexts). */
 AX_INLINE void weigh_values_r(const attn_job *jb, float *const *out, const float *const *p, const float *inv,
-                              int64_t g, int64_t n_keys, const int R, const int f16) {
+                              const int32_t *pages, int64_t g, int64_t n_keys, const int R, const int f16) {
     const int DV = TILE / R;
     const int64_t hd = jb->a->head_dim, full = hd & ~(int64_t)7;
     int64_t kb = 16384 / (hd * (f16 ? 2 : 4));
     kb = kb < 16 ? 16 : kb;
-    for (int64_t j0 = 0; j0 < n_keys; j0 += kb) {
-        const int64_t j1 = n_keys - j0 < kb ? n_keys : j0 + kb;
+    for (int64_t j0 = 0, j1; j0 < n_keys; j0 = j1) {
+        const int64_t span = pc_kv_span_end(pages, jb->map->page_size, j0, n_keys);
+        j1 = span - j0 < kb ? span : j0 + kb;
         const int last = j1 == n_keys;
+        const char *vr = pc_kv_at(jb->v, pages, jb->map->page_size, j0, g);
         int64_t d0 = 0;
         for (; d0 + 8 * DV <= full; d0 += 8 * DV)
-            weigh_chunk(jb, out, p, inv, g, j0, j1, last, d0, R, DV, f16);
+            weigh_chunk(jb, out, p, inv, vr, j0, j1, last, d0, R, DV, f16);
         for (; d0 < full; d0 += 8) /* vectors short of a whole chunk */
-            weigh_chunk(jb, out, p, inv, g, j0, j1, last, d0, R, 1, f16);
+            weigh_chunk(jb, out, p, inv, vr, j0, j1, last, d0, R, 1, f16);
     }
     if (full < hd)
-        weigh_part(jb, out, p, inv, R, g, n_keys, full, (int)(hd - full), f16);
+        weigh_part(jb, out, p, inv, R, pages, g, n_keys, full, (int)(hd - full), f16);
 }
 
 /* Chunks of 4 heads x 2 vectors, 3 x 2, 2 x 4 or 1 x 8. */
 static void weigh_values(const attn_job *jb, float *const *out, const float *const *p, const float *inv, int nh,
-                         int64_t g, int64_t n_keys) {
+                         const int32_t *pages, int64_t g, int64_t n_keys) {
 #define WEIGH(R)                                                                     \
     do {                                                                             \
         if (jb->v->type == BN_TYPE_F16)                                              \
-            weigh_values_r(jb, out, p, inv, g, n_keys, R, 1);                        \
+            weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, 1);                 \
         else                                                                         \
-            weigh_values_r(jb, out, p, inv, g, n_keys, R, 0);                        \
+            weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, 0);                 \
     } while (0)
     switch (nh) {
     case 4: WEIGH(4); break;
@@ -286,7 +286,8 @@ static void attend_item(attn_job *jb, int64_t item, float *scores) {
     const int group = a->n_head / a->n_head_kv, hpi = jb->heads_per_item;
     const int64_t h0 = g * group + (item % jb->items_per_group) * hpi;
     const int nh = (int)(g * group + group - h0 < hpi ? g * group + group - h0 : hpi);
-    const int64_t n_keys = a->pos0 + t + 1;
+    const int64_t n_keys = pc_attn_keys(jb->map, t);
+    const int32_t *pages = pc_attn_pages(jb->map, t);
     const float *qv[HEADS_MAX], *p[HEADS_MAX];
     float *o[HEADS_MAX], inv[HEADS_MAX];
     for (int r = 0; r < HEADS_MAX; r++) {
@@ -295,10 +296,10 @@ static void attend_item(attn_job *jb, int64_t item, float *scores) {
         o[r] = (float *)((char *)jb->out->data + (h0 + rr) * jb->out->nb[1] + t * jb->out->nb[2]);
         p[r] = scores + rr * jb->slot_len;
     }
-    score_keys(jb, qv, nh, g, n_keys, scores, jb->slot_len);
+    score_keys(jb, qv, pages, nh, g, n_keys, scores, jb->slot_len);
     for (int r = 0; r < nh; r++)
         inv[r] = (float)(1.0 / softmax_numerators(scores + r * jb->slot_len, n_keys));
-    weigh_values(jb, o, p, inv, nh, g, n_keys);
+    weigh_values(jb, o, p, inv, nh, pages, g, n_keys);
 }
 
 static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
@@ -312,55 +313,10 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
         attend_item(jb, i, scores);
 }
 
-static bn_status check_kv(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
-    static const int32_t kv_types[] = {BN_TYPE_F32, BN_TYPE_F16, -1};
-    bn_status st = pc_check(ctx, t, "attention", what, kv_types);
-    if (st != BN_OK)
-        return st;
-    if (t->ne[0] != a->head_dim || t->ne[2] != a->n_head_kv || t->ne[3] != 1 ||
-        t->ne[1] < (int64_t)a->pos0 + a->n_tokens)
-        return pc_fail(ctx, BN_ERR_INVALID,
-                        "attention: %s cache is [%lld, %lld, %lld, %lld], expected [head_dim %d, n_ctx >= %lld, "
-                        "n_head_kv %d, 1]",
-                        what, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
-                        (long long)t->ne[3], a->head_dim, (long long)a->pos0 + a->n_tokens, a->n_head_kv);
-    return BN_OK;
-}
-
-static bn_status check_q(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
-    static const int32_t f32[] = {BN_TYPE_F32, -1};
-    bn_status st = pc_check(ctx, t, "attention", what, f32);
-    if (st != BN_OK)
-        return st;
-    if (t->ne[0] != a->head_dim || t->ne[1] != a->n_head || t->ne[2] != a->n_tokens || t->ne[3] != 1)
-        return pc_fail(ctx, BN_ERR_INVALID,
-                        "attention: %s is [%lld, %lld, %lld, %lld], expected [head_dim %d, n_head %d, "
-                        "n_tokens %d, 1]",
-                        what, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
-                        (long long)t->ne[3], a->head_dim, a->n_head, a->n_tokens);
-    return BN_OK;
-}
-
-bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                        const bn_attn_args *args, bn_tensor *out) {
-    if (!args)
-        return pc_fail(ctx, BN_ERR_INVALID, "attention: NULL args");
-    const bn_attn_args *a = args;
-    if (a->n_head <= 0 || a->n_head_kv <= 0 || a->n_head % a->n_head_kv || a->head_dim <= 0 ||
-        a->n_tokens <= 0 || a->pos0 < 0)
-        return pc_fail(ctx, BN_ERR_INVALID,
-                        "attention: bad args n_head %d, n_head_kv %d, head_dim %d, n_tokens %d, pos0 %d "
-                        "(n_head must be a multiple of n_head_kv)",
-                        a->n_head, a->n_head_kv, a->head_dim, a->n_tokens, a->pos0);
-    bn_status st;
-    if ((st = check_q(ctx, q, "q", a)) != BN_OK || (st = check_q(ctx, out, "out", a)) != BN_OK ||
-        (st = check_kv(ctx, k, "k", a)) != BN_OK || (st = check_kv(ctx, v, "v", a)) != BN_OK)
-        return st;
-    if (k->ne[1] != v->ne[1])
-        return pc_fail(ctx, BN_ERR_INVALID, "attention: k and v caches differ in n_ctx (%lld vs %lld)",
-                        (long long)k->ne[1], (long long)v->ne[1]);
-    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .n_slots = ctx->n_threads};
-    jb.slot_len = (k->ne[1] + 15) / 16 * 16;
+static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                          const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
+    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->n_threads};
+    jb.slot_len = (map->max_keys + 15) / 16 * 16;
     /* Fewer heads per item when there are too few items to keep every
      * thread busy (decode: one token). */
     const int group = a->n_head / a->n_head_kv;
@@ -381,4 +337,20 @@ bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor 
         return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
                         jb.n_slots);
     return BN_OK;
+}
+
+bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                       const bn_attn_args *args, bn_tensor *out) {
+    pc_attn_map map;
+    bn_status st = pc_attn_check(ctx, q, k, v, args, out, &map);
+    return st != BN_OK ? st : attn_run(ctx, q, k, v, args, &map, out);
+}
+
+bn_status ax_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                             const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
+                             bn_tensor *out) {
+    pc_attn_map map;
+    bn_attn_args flat;
+    bn_status st = pc_attn_paged_check(ctx, q, k, v, rows, page_table, args, out, &map, &flat);
+    return st != BN_OK ? st : attn_run(ctx, q, k, v, &flat, &map, out);
 }

@@ -145,5 +145,8 @@ bn_status ax_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn
 bn_status ax_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
 bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                        const bn_attn_args *args, bn_tensor *out);
+bn_status ax_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                             const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
+                             bn_tensor *out);
 
 #endif

@@ -202,6 +202,7 @@ static const bn_backend ax_backend = {
     .add = ax_add,
     .copy = ax_copy,
     .encode = pc_encode,
+    .attention_paged = ax_attention_paged,
 };
 
 BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void);

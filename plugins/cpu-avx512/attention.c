@@ -1,14 +1,17 @@
 /*
- * Causal grouped-query attention over a KV cache: for query t (absolute
- * position pos0 + t) of head h, with kv head g = h / (n_head / n_head_kv),
- *   s_j = scale * (q . k_j)         for cache positions j in [0, pos0 + t]
+ * Causal grouped-query attention over a KV cache or a paged pool: for query
+ * t (position p_t: pos0 + t in a contiguous cache, rows[t].pos in a pool)
+ * of head h, with kv head g = h / (n_head / n_head_kv),
+ *   s_j = scale * (q . k_j)         for the sequence's positions j in [0, p_t]
  *   out = sum_j softmax(s)_j * v_j
  * One work item is a token and up to four query heads sharing a kv head,
  * so each K and V row is loaded (and converted from F16) once for all of
  * them. Scores come four keys x four heads at a time: sixteen FMA chains
  * reduced together by one transposing add tree instead of sixteen
  * horizontal sums. exp is a vector polynomial (a5_exp). The weighted sum
- * of V rows runs over head_dim in chunks of four vectors per head.
+ * of V rows runs over head_dim in chunks of four vectors per head. In a
+ * pool a score tile never straddles two pages (page_size is a multiple of
+ * 16).
  */
 #include <immintrin.h>
 #include <math.h>
@@ -25,6 +28,7 @@ typedef struct attn_job {
     const bn_tensor *q, *k, *v;
     bn_tensor *out;
     const bn_attn_args *a;
+    const pc_attn_map *map;
     float *scratch; /* n_slots * HEADS_MAX * slot_len scores */
     int64_t slot_len;
     int n_slots, heads_per_item, items_per_group;
@@ -41,9 +45,6 @@ A5_INLINE __m512 load_kv(const bn_tensor *t, const char *row, int64_t d, __mmask
     return _mm512_maskz_loadu_ps(m, row + 4 * d);
 }
 
-static const char *kv_row(const bn_tensor *t, int64_t pos, int64_t head) {
-    return (const char *)t->data + pos * t->nb[1] + head * t->nb[2];
-}
 
 /* Lane i of the result = sum of the lanes of v[i]. */
 A5_INLINE __m512 hsum16(const __m512 v[16]) {
@@ -62,15 +63,15 @@ A5_INLINE __m512 hsum16(const __m512 v[16]) {
 }
 
 /* scores[r * stride + j] = scale * q_r . k_j for j in [0, n_keys). */
-static void score_keys(const attn_job *jb, const float *const *qv, int nh, int64_t g, int64_t n_keys,
-                       float *scores, int64_t stride) {
+static void score_keys(const attn_job *jb, const float *const *qv, const int32_t *pages, int nh, int64_t g,
+                       int64_t n_keys, float *scores, int64_t stride) {
     const bn_attn_args *a = jb->a;
     const int64_t hd = a->head_dim;
     for (int64_t j0 = 0; j0 < n_keys; j0 += KEYS) {
         int nk = n_keys - j0 < KEYS ? (int)(n_keys - j0) : KEYS;
-        const char *kr[KEYS];
+        const char *kr[KEYS], *k0 = pc_kv_at(jb->k, pages, jb->map->page_size, j0, g);
         for (int kk = 0; kk < KEYS; kk++)
-            kr[kk] = kv_row(jb->k, j0 + (kk < nk ? kk : 0), g);
+            kr[kk] = k0 + (kk < nk ? kk : 0) * jb->k->nb[1];
         __m512 acc[16];
         for (int i = 0; i < 16; i++)
             acc[i] = _mm512_setzero_ps();
@@ -109,8 +110,8 @@ static float softmax_numerators(float *scores, int64_t n) {
 }
 
 /* out_r = (sum_j p_r[j] v_j) / total_r over head_dim chunks of DV vectors. */
-static void weigh_values(const attn_job *jb, float *const *out, int nh, int64_t g, int64_t n_keys,
-                         const float *p, int64_t stride, const float *total) {
+static void weigh_values(const attn_job *jb, float *const *out, int nh, const int32_t *pages, int64_t g,
+                         int64_t n_keys, const float *p, int64_t stride, const float *total) {
     const int64_t hd = jb->a->head_dim;
     for (int64_t d0 = 0; d0 < hd; d0 += 16 * DV) {
         __mmask16 m[DV];
@@ -120,8 +121,12 @@ static void weigh_values(const attn_job *jb, float *const *out, int nh, int64_t 
         for (int r = 0; r < HEADS_MAX; r++)
             for (int i = 0; i < DV; i++)
                 acc[r][i] = _mm512_setzero_ps();
-        for (int64_t j = 0; j < n_keys; j++) {
-            const char *vr = kv_row(jb->v, j, g);
+        const char *vr = NULL;
+        for (int64_t j = 0, span = 0; j < n_keys; j++, vr += jb->v->nb[1]) {
+            if (j == span) { /* the next page */
+                span = pc_kv_span_end(pages, jb->map->page_size, j, n_keys);
+                vr = pc_kv_at(jb->v, pages, jb->map->page_size, j, g);
+            }
             __m512 vv[DV];
             for (int i = 0; i < DV; i++)
                 vv[i] = load_kv(jb->v, vr, d0 + 16 * i, m[i]);
@@ -148,7 +153,8 @@ static void attend_item(attn_job *jb, int64_t item, float *scores) {
     const int group = a->n_head / a->n_head_kv, hpi = jb->heads_per_item;
     const int64_t h0 = g * group + (item % jb->items_per_group) * hpi;
     const int nh = (int)(g * group + group - h0 < hpi ? g * group + group - h0 : hpi);
-    const int64_t n_keys = a->pos0 + t + 1;
+    const int64_t n_keys = pc_attn_keys(jb->map, t);
+    const int32_t *pages = pc_attn_pages(jb->map, t);
     const float *qv[HEADS_MAX];
     float *o[HEADS_MAX], total[HEADS_MAX];
     for (int r = 0; r < HEADS_MAX; r++) {
@@ -156,10 +162,10 @@ static void attend_item(attn_job *jb, int64_t item, float *scores) {
         qv[r] = (const float *)((const char *)jb->q->data + h * jb->q->nb[1] + t * jb->q->nb[2]);
         o[r] = (float *)((char *)jb->out->data + h * jb->out->nb[1] + t * jb->out->nb[2]);
     }
-    score_keys(jb, qv, nh, g, n_keys, scores, jb->slot_len);
+    score_keys(jb, qv, pages, nh, g, n_keys, scores, jb->slot_len);
     for (int r = 0; r < nh; r++)
         total[r] = softmax_numerators(scores + r * jb->slot_len, n_keys);
-    weigh_values(jb, o, nh, g, n_keys, scores, jb->slot_len, total);
+    weigh_values(jb, o, nh, pages, g, n_keys, scores, jb->slot_len, total);
 }
 
 static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
@@ -173,55 +179,10 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
         attend_item(jb, i, scores);
 }
 
-static bn_status check_kv(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
-    static const int32_t kv_types[] = {BN_TYPE_F32, BN_TYPE_F16, -1};
-    bn_status st = pc_check(ctx, t, "attention", what, kv_types);
-    if (st != BN_OK)
-        return st;
-    if (t->ne[0] != a->head_dim || t->ne[2] != a->n_head_kv || t->ne[3] != 1 ||
-        t->ne[1] < (int64_t)a->pos0 + a->n_tokens)
-        return pc_fail(ctx, BN_ERR_INVALID,
-                        "attention: %s cache is [%lld, %lld, %lld, %lld], expected [head_dim %d, n_ctx >= %lld, "
-                        "n_head_kv %d, 1]",
-                        what, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
-                        (long long)t->ne[3], a->head_dim, (long long)a->pos0 + a->n_tokens, a->n_head_kv);
-    return BN_OK;
-}
-
-static bn_status check_q(bn_backend_ctx *ctx, const bn_tensor *t, const char *what, const bn_attn_args *a) {
-    static const int32_t f32[] = {BN_TYPE_F32, -1};
-    bn_status st = pc_check(ctx, t, "attention", what, f32);
-    if (st != BN_OK)
-        return st;
-    if (t->ne[0] != a->head_dim || t->ne[1] != a->n_head || t->ne[2] != a->n_tokens || t->ne[3] != 1)
-        return pc_fail(ctx, BN_ERR_INVALID,
-                        "attention: %s is [%lld, %lld, %lld, %lld], expected [head_dim %d, n_head %d, "
-                        "n_tokens %d, 1]",
-                        what, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
-                        (long long)t->ne[3], a->head_dim, a->n_head, a->n_tokens);
-    return BN_OK;
-}
-
-bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                       const bn_attn_args *args, bn_tensor *out) {
-    if (!args)
-        return pc_fail(ctx, BN_ERR_INVALID, "attention: NULL args");
-    const bn_attn_args *a = args;
-    if (a->n_head <= 0 || a->n_head_kv <= 0 || a->n_head % a->n_head_kv || a->head_dim <= 0 ||
-        a->n_tokens <= 0 || a->pos0 < 0)
-        return pc_fail(ctx, BN_ERR_INVALID,
-                       "attention: bad args n_head %d, n_head_kv %d, head_dim %d, n_tokens %d, pos0 %d "
-                       "(n_head must be a multiple of n_head_kv)",
-                       a->n_head, a->n_head_kv, a->head_dim, a->n_tokens, a->pos0);
-    bn_status st;
-    if ((st = check_q(ctx, q, "q", a)) != BN_OK || (st = check_q(ctx, out, "out", a)) != BN_OK ||
-        (st = check_kv(ctx, k, "k", a)) != BN_OK || (st = check_kv(ctx, v, "v", a)) != BN_OK)
-        return st;
-    if (k->ne[1] != v->ne[1])
-        return pc_fail(ctx, BN_ERR_INVALID, "attention: k and v caches differ in n_ctx (%lld vs %lld)",
-                       (long long)k->ne[1], (long long)v->ne[1]);
-    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .n_slots = ctx->n_threads};
-    jb.slot_len = (k->ne[1] + 15) / 16 * 16;
+static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                          const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
+    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->n_threads};
+    jb.slot_len = (map->max_keys + 15) / 16 * 16;
     /* Fewer heads per item when there are too few items to keep every
      * thread busy (decode: one token). */
     const int group = a->n_head / a->n_head_kv;
@@ -241,4 +202,20 @@ bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor 
         return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
                        jb.n_slots);
     return BN_OK;
+}
+
+bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                       const bn_attn_args *args, bn_tensor *out) {
+    pc_attn_map map;
+    bn_status st = pc_attn_check(ctx, q, k, v, args, out, &map);
+    return st != BN_OK ? st : attn_run(ctx, q, k, v, args, &map, out);
+}
+
+bn_status a5_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                             const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
+                             bn_tensor *out) {
+    pc_attn_map map;
+    bn_attn_args flat;
+    bn_status st = pc_attn_paged_check(ctx, q, k, v, rows, page_table, args, out, &map, &flat);
+    return st != BN_OK ? st : attn_run(ctx, q, k, v, &flat, &map, out);
 }

@@ -208,6 +208,7 @@ static const bn_backend a5_backend = {
     .add = a5_add,
     .copy = a5_copy,
     .encode = pc_encode,
+    .attention_paged = a5_attention_paged,
 };
 
 BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void);

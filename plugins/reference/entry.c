@@ -173,6 +173,7 @@ static const bn_backend ref_backend = {
     .add = ref_add,
     .copy = ref_copy,
     .encode = pc_encode,
+    .attention_paged = ref_attention_paged,
 };
 
 BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void);

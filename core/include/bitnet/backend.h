@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define BN_ABI_MAJOR 1
-#define BN_ABI_MINOR 0
+#define BN_ABI_MINOR 1
 
 #define BN_PLUGIN_ENTRY_SYMBOL "bn_plugin_entry"
 
@@ -319,6 +319,25 @@ typedef struct bn_attn_args {
     float scale;         /* usually 1/sqrt(head_dim) */
 } bn_attn_args;
 
+/* ABI 1.1: attention for many sequences at once over a paged KV pool.
+ * The pool holds n_pages pages of page_size tokens; K and V of one layer
+ * are [head_dim, page_size, n_head_kv, n_pages] (nb[3] = bytes per page).
+ * Sequence s keeps its tokens in pages page_table[s][0], [1], ...: its
+ * position p lives in page page_table[s][p / page_size], row
+ * p % page_size. Query row t belongs to sequence rows[t].seq at position
+ * rows[t].pos and sees that sequence's positions [0, pos]. page_size is a
+ * multiple of 16; every page a query needs is < n_pages. */
+typedef struct bn_paged_attn_args {
+    int32_t n_head;
+    int32_t n_head_kv;  /* n_head % n_head_kv == 0 */
+    int32_t head_dim;
+    int32_t n_tokens;   /* query rows in this call */
+    int32_t page_size;  /* tokens per page; k->ne[1] */
+    int32_t max_pages;  /* entries per page-table row */
+    int32_t n_seqs;     /* page-table rows */
+    float scale;        /* usually 1/sqrt(head_dim) */
+} bn_paged_attn_args;
+
 /* Capability query argument. */
 typedef struct bn_op_desc {
     int32_t op;      /* bn_op */
@@ -407,7 +426,21 @@ typedef struct bn_backend {
      * *written receives the byte count; dst_size must be >= bn_type_size. */
     bn_status (*encode)(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
                         int64_t n_cols, void *dst, size_t dst_size, size_t *written);
+
+    /* ---- ABI 1.1 ---- */
+    /* Paged attention (bn_paged_attn_args): q, out F32 [head_dim, n_head,
+     * n_tokens]; k, v F32/F16 [head_dim, page_size, n_head_kv, n_pages];
+     * rows I32 [2, n_tokens] of (position, sequence); page_table I32
+     * [max_pages, n_seqs]. Same numerics as attention. */
+    bn_status (*attention_paged)(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                                 const bn_tensor *rows, const bn_tensor *page_table,
+                                 const bn_paged_attn_args *args, bn_tensor *out);
 } bn_backend;
+
+/* Whether a plugin's vtable has `slot` (a newer slot may lie beyond its
+ * struct_size) and fills it. */
+#define BN_BACKEND_HAS(be, slot)                                                                    \
+    ((be)->info.struct_size >= offsetof(bn_backend, slot) + sizeof((be)->slot) && (be)->slot != NULL)
 
 typedef const bn_backend *(*bn_plugin_entry_fn)(void);
 
