@@ -25,7 +25,11 @@ void conf_test_quantize_act(int pi);
 void conf_test_rms_norm(int pi);
 void conf_test_rope(int pi);
 void conf_test_softmax(int pi);
+/* Attention tolerance, contiguous and paged (derivation in conf_heads.c). */
+#define ATTN_TOL 2.5e-6
+
 void conf_test_attention(int pi);
+void conf_test_attention_paged(int pi);
 void conf_test_ffn_act(int pi);
 void conf_test_add(int pi);
 void conf_test_copy(int pi);

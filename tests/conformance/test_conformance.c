@@ -19,7 +19,7 @@
  *   encode I2_S/TQ1_0/TQ2_0 ............... byte-for-byte; round trip 1e-6
  *   dequantize, get_rows .................. 1e-6 relative
  *   rms_norm 1e-6 * (1 + sqrt n); rope 1e-5 of pair magnitude;
- *   softmax 1e-6 * (2 + sqrt(n)/4); attention 1e-5 of sum p|v|;
+ *   softmax 1e-6 * (2 + sqrt(n)/4); attention (contiguous and paged) 1e-5 of sum p|v|;
  *   ffn_act 2e-6; add 1e-6 of |a|+|b|; copy bit-exact (round to even).
  *   Against the reference plugin: twice the oracle tolerance.
  *
@@ -84,6 +84,7 @@ GROUP(rms_norm)
 GROUP(rope)
 GROUP(softmax)
 GROUP(attention)
+GROUP(attention_paged)
 GROUP(ffn_act)
 GROUP(add)
 GROUP(copy)
@@ -189,6 +190,7 @@ int main(void) {
         tcase_add_loop_test(tc, t_rope, 0, k);
         tcase_add_loop_test(tc, t_softmax, 0, k);
         tcase_add_loop_test(tc, t_attention, 0, k);
+        tcase_add_loop_test(tc, t_attention_paged, 0, k);
         tcase_add_loop_test(tc, t_ffn_act, 0, k);
         tcase_add_loop_test(tc, t_add, 0, k);
         tcase_add_loop_test(tc, t_copy, 0, k);

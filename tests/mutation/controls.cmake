@@ -73,3 +73,13 @@ bn_control(NAME ppl-nll-1pct FILE host/cmd_perplexity.c
   EXPECT "relative difference"
   COMMAND sh ${trained}/check_perplexity.sh @BITNET@ ${PROJECT_SOURCE_DIR}/models/default.gguf
     ${trained}/valid.txt ${trained}/reference.json 8)
+
+# Batches: K and V of a row stored in the other page of its pair (0<->1,
+# 2<->3, ...) while attention reads the page table as it is - two pages of
+# a sequence swapped. Decoding together must then differ from alone.
+bn_control(NAME batch-page-swap FILE core/src/model/forward.c
+  FROM [=[r->pt[(int64_t)r->seq_idx[r0] * r->max_pages + pos / p->page_tokens]]=]
+  TO [=[r->pt[(int64_t)r->seq_idx[r0] * r->max_pages + (pos / p->page_tokens ^ (pos / p->page_tokens + 1 < r->max_pages))]]=]
+  EXPECT "together differs from alone"
+  COMMAND $<TARGET_FILE:test_batch> equivalence)
+set_tests_properties(mutation_control_batch-page-swap PROPERTIES FIXTURES_REQUIRED batch_model)

@@ -21,9 +21,12 @@
  *   copy-f16-ulp            copy to F16: the first value one step off
  *   ffn-scale-1pct          ffn_act outputs * 1.01
  *   add-drop-last           add leaves the last element as a
+ *   paged-swap-pages        attention_paged with pages 0 and 1 of every
+ *                           sequence swapped in its page table
  * Test double: never installed.
  */
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +216,28 @@ static bn_status broken_attention(bn_backend_ctx *ctx, const bn_tensor *q, const
     return st;
 }
 
+static bn_status broken_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k,
+                                        const bn_tensor *v, const bn_tensor *rows, const bn_tensor *pt,
+                                        const bn_paged_attn_args *args, bn_tensor *out) {
+    if (!is("paged-swap-pages") || !pt || !args || args->max_pages < 2 || args->n_seqs < 1)
+        return ref->attention_paged(ctx, q, k, v, rows, pt, args, out);
+    size_t n = (size_t)args->max_pages * (size_t)args->n_seqs;
+    int32_t *swapped = malloc(n * sizeof *swapped);
+    if (!swapped)
+        return BN_ERR_NOMEM;
+    memcpy(swapped, pt->data, n * sizeof *swapped);
+    for (int32_t s = 0; s < args->n_seqs; s++) {
+        int32_t *row = swapped + (size_t)s * (size_t)args->max_pages, tmp = row[0];
+        row[0] = row[1];
+        row[1] = tmp;
+    }
+    bn_tensor t = *pt;
+    t.data = swapped;
+    bn_status st = ref->attention_paged(ctx, q, k, v, rows, &t, args, out);
+    free(swapped);
+    return st;
+}
+
 static bn_status broken_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, bn_tensor *dst) {
     return ref->dequantize(ctx, inner_of(w), row0, dst);
 }
@@ -255,6 +280,8 @@ BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void) {
     broken.copy = r->copy ? broken_copy : NULL;
     broken.ffn_act = r->ffn_act ? broken_ffn_act : NULL;
     broken.add = r->add ? broken_add : NULL;
+    if (BN_BACKEND_HAS(r, attention_paged) && n >= offsetof(bn_backend, attention_paged) + sizeof(void *))
+        broken.attention_paged = broken_attention_paged;
     ref = r;
     return &broken;
 }
