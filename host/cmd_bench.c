@@ -8,6 +8,7 @@
 
 #include <bitnet/gguf.h>
 
+#include "bench_parallel.h"
 #include "model_setup.h"
 
 #include "git_commit.h" /* generated at build time: BITNET_GIT_COMMIT */
@@ -20,7 +21,12 @@ static int usage(FILE *f, int code) {
                "  -n, --n-gen N          generated tokens (default 128; 0 = skip)\n"
                "  -r, --repetitions N    runs per test (default 3)\n"
                "  -o, --output FMT       md (default) or json\n"
-               "      --no-bandwidth     skip the memory read-bandwidth probe (roofline figures)\n" BN_MODEL_OPTS_HELP BN_COMMON_OPTS_HELP
+               "      --no-bandwidth     skip the memory read-bandwidth probe (roofline figures)\n"
+               "      --parallel LIST    instead: decode N sequences together for each N in LIST (e.g.\n"
+               "                         1,4,16,64), one forward pass per step for all; prints aggregate\n"
+               "                         tokens/s and the KV pool's use (-p default 128, -n default 32)\n"
+               "      --shared-prefix N  with --parallel: the first N prompt tokens are the same in every\n"
+               "                         sequence (computed once, shared through the pool)\n" BN_MODEL_OPTS_HELP BN_COMMON_OPTS_HELP
                "  -h, --help             this text\n");
     return code;
 }
@@ -92,8 +98,8 @@ static double run_once(bn_session *s, const int32_t *toks, int n, int gen, float
 int bn_cmd_bench(int argc, char **argv) {
     bn_host_opts o;
     bn_host_opts_init(&o);
-    int n_prompt = 512, n_gen = 128, reps = 3, json = 0, probe_bw = 1;
-    const char *v;
+    int n_prompt = -1, n_gen = -1, reps = 3, json = 0, probe_bw = 1, shared = 0;
+    const char *v, *parallel = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help"))
@@ -106,6 +112,13 @@ int bn_cmd_bench(int argc, char **argv) {
                 return 2;
         } else if (bn_cli_matches(a, "-r", "--repetitions")) {
             if (!(v = bn_cli_value(argc, argv, &i, "--repetitions")) || !bn_cli_int(v, "--repetitions", 1, 1000, &reps))
+                return 2;
+        } else if (bn_cli_matches(a, NULL, "--parallel")) {
+            if (!(parallel = bn_cli_value(argc, argv, &i, "--parallel")))
+                return 2;
+        } else if (bn_cli_matches(a, NULL, "--shared-prefix")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--shared-prefix")) ||
+                !bn_cli_int(v, "--shared-prefix", 0, 1 << 20, &shared))
                 return 2;
         } else if (!strcmp(a, "--no-bandwidth")) {
             probe_bw = 0;
@@ -126,6 +139,24 @@ int bn_cmd_bench(int argc, char **argv) {
                 return usage(stderr, 2);
             }
         }
+    }
+    if (n_prompt < 0)
+        n_prompt = parallel ? 128 : 512;
+    if (n_gen < 0)
+        n_gen = parallel ? 32 : 128;
+    if (shared && !parallel) {
+        fprintf(stderr, "bitnet bench: --shared-prefix goes with --parallel\n");
+        return 2;
+    }
+    if (parallel) {
+        if (o.n_ctx == 0)
+            o.n_ctx = n_prompt + n_gen;
+        bn_host ph;
+        if (bn_host_open(&o, 0, &ph))
+            return 1;
+        int prc = bn_bench_parallel(&ph, &o, parallel, n_prompt, n_gen, reps, shared, json);
+        bn_host_close(&ph);
+        return prc;
     }
     int need = n_prompt > n_gen ? n_prompt : n_gen;
     if (need == 0) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <bitnet/gguf.h>
+#include <bitnet/batch.h>
 #include <bitnet/model.h>
 
 #include "cli.h"
@@ -15,6 +16,10 @@ static int usage(FILE *f, int code) {
                "options:\n"
                "  -c, --ctx-size N       context for the memory plan (default: the model's)\n"
                "      --kv-f32           plan a float32 KV cache (default float16)\n"
+               "      --parallel N       plan the KV pool for N sequences of the context (default 256)\n"
+               "      --kv-page N        KV pool page in tokens (default 64)\n"
+               "      --kv-budget SIZE   KV pool bytes (default: N sequences at full length, at most half the\n"
+               "                         free memory)\n"
                "      --tensors          list every tensor\n"
                "  -h, --help             this text\n");
     return code;
@@ -54,6 +59,8 @@ int bn_cmd_inspect(int argc, char **argv) {
     int list = 0;
     bn_model_opts mo;
     bn_model_opts_init(&mo);
+    bn_kv_pool_opts po;
+    bn_kv_pool_opts_init(&po);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help"))
@@ -63,6 +70,18 @@ int bn_cmd_inspect(int argc, char **argv) {
                 return 2;
         } else if (!strcmp(a, "--kv-f32")) {
             mo.kv_type = BN_TYPE_F32;
+        } else if (bn_cli_matches(a, NULL, "--parallel")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--parallel")) || !bn_cli_int(v, "--parallel", 1, 1 << 20, &po.max_seqs))
+                return 2;
+        } else if (bn_cli_matches(a, NULL, "--kv-page")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--kv-page")) || !bn_cli_int(v, "--kv-page", 16, 65536, &po.page_tokens))
+                return 2;
+        } else if (bn_cli_matches(a, NULL, "--kv-budget")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--kv-budget")) || !bn_parse_bytes(v, &po.budget_bytes) ||
+                !po.budget_bytes) {
+                fprintf(stderr, "bitnet inspect: --kv-budget wants a size such as 4G or 512M\n");
+                return 2;
+            }
         } else if (!strcmp(a, "--tensors")) {
             list = 1;
         } else if (a[0] == '-') {
@@ -139,5 +158,16 @@ int bn_cmd_inspect(int argc, char **argv) {
            "  total     %10.1f MiB of %.1f MiB available: %s\n",
            p.weight_total / M, p.kv_total / M, p.kv_bytes_per_token / 1024.0, p.scratch_bytes / M, p.total / M,
            p.available / M, !p.available || p.total <= p.available ? "fits" : "DOES NOT FIT");
+    bn_kv_pool_stats ks;
+    if (bn_kv_pool_plan(&p, &hp, &po, &ks) != BN_OK) {
+        printf("\nKV pool: %s\n", bn_last_error());
+        return 0;
+    }
+    uint64_t want = (uint64_t)ks.max_seqs * (uint64_t)((ks.max_seq_len + ks.page_tokens - 1) / ks.page_tokens);
+    printf("\nKV pool for many sequences (bench --parallel): pages of %d tokens, %.1f KiB each\n"
+           "  budget    %10.1f MiB = %d pages = %lld tokens; %d sequences of %d tokens want %llu pages%s\n",
+           ks.page_tokens, ks.page_bytes / 1024.0, ks.budget_bytes / M, ks.n_pages,
+           (long long)ks.n_pages * ks.page_tokens, ks.max_seqs, ks.max_seq_len, (unsigned long long)want,
+           want > (uint64_t)ks.n_pages ? " (capped at half the free memory; sequences share it as they grow)" : "");
     return 0;
 }

@@ -40,6 +40,20 @@ int bn_host_opt(int argc, char **argv, int *i, bn_host_opts *o) {
         return bn_cli_int(v, "--batch-size", 1, 4096, &o->n_batch) ? 1 : -1;
     } else if (!strcmp(a, "--kv-f32")) {
         o->kv_f32 = 1;
+    } else if (bn_cli_matches(a, NULL, "--kv-page")) {
+        VAL("--kv-page");
+        if (!bn_cli_int(v, "--kv-page", 16, 65536, &o->kv_page))
+            return -1;
+        if (o->kv_page % 16) {
+            fprintf(stderr, "bitnet: --kv-page wants a multiple of 16, got %d\n", o->kv_page);
+            return -1;
+        }
+    } else if (bn_cli_matches(a, NULL, "--kv-budget")) {
+        VAL("--kv-budget");
+        if (!bn_parse_bytes(v, &o->kv_budget) || o->kv_budget == 0) {
+            fprintf(stderr, "bitnet: --kv-budget wants a size such as 4G, 512M or 1048576, got '%s'\n", v);
+            return -1;
+        }
     } else if (bn_cli_matches(a, NULL, "--lm-head")) {
         VAL("--lm-head");
         if (strcmp(v, "q8_0") && strcmp(v, "keep")) {
@@ -131,6 +145,8 @@ int bn_host_open(const bn_host_opts *o, int need_vocab, bn_host *h) {
         bn_host_close(h);
         return 1;
     }
+    h->kv_page = o->kv_page ? o->kv_page : h->settings.kv_page_tokens;
+    h->kv_budget = o->kv_budget ? o->kv_budget : h->settings.kv_budget_bytes;
     if (need_vocab && bn_vocab_load_gguf(bn_model_gguf(h->model), &h->vocab) != BN_OK) {
         bn_cli_error("cannot read the model's tokenizer");
         bn_host_close(h);

@@ -18,6 +18,8 @@ typedef struct bn_host_opts {
     int lm_head_q8;
     bn_sampler_params sp;
     int n_predict;   /* -1 = until end of generation or context */
+    int kv_page;     /* KV pool page in tokens; 0 = [kv] page_tokens or the default */
+    uint64_t kv_budget; /* KV pool bytes; 0 = [kv] budget or the default */
 } bn_host_opts;
 
 #define BN_MODEL_OPTS_HELP                                                                                        \
@@ -25,7 +27,10 @@ typedef struct bn_host_opts {
     "  -c, --ctx-size N       context length (default: the model's)\n"                                          \
     "  -b, --batch-size N     tokens per forward pass when reading a prompt (default 256)\n"                     \
     "      --kv-f32           keep the KV cache in float32 (default float16)\n"                                 \
-    "      --lm-head q8_0     re-encode a float LM head as Q8_0 at load (faster decode)\n"
+    "      --lm-head q8_0     re-encode a float LM head as Q8_0 at load (faster decode)\n"                     \
+    "      --kv-page N        KV pool page, tokens (multiple of 16, default 64; many-sequence runs)\n"         \
+    "      --kv-budget SIZE   KV pool bytes, e.g. 4G or 512M (default: every sequence at full length,\n"      \
+    "                         at most half the free memory)\n"
 
 #define BN_SAMPLING_OPTS_HELP                                                                                     \
     "  -n, --n-predict N      tokens to generate (default: until end of text or context)\n"                     \
@@ -49,6 +54,8 @@ typedef struct bn_host {
     bn_vocab *vocab;
     char model_path[4096];
     double load_seconds; /* bn_model_load: map, validate, plan, weight_prepare */
+    int kv_page;         /* KV pool settings: the flag, else the config key, else 0 (default) */
+    uint64_t kv_budget;
 } bn_host;
 
 /* Resolve settings, start the engine, load the model and its vocabulary.

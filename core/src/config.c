@@ -1,8 +1,10 @@
 /* Settings: defaults < config file (inih) < environment < command line.
  * Every value records where it came from so warnings can say file:line. */
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +104,15 @@ static int apply_key(bn_settings *s, const char *section, const char *key, const
         s->pin_threads = x;
     } else if (IS("model", "path")) {
         set_str(&s->model, v);
+    } else if (IS("kv", "page_tokens")) {
+        if (!parse_int(v, 16, 65536, &x) || x % 16)
+            return -1;
+        s->kv_page_tokens = x;
+    } else if (IS("kv", "budget")) {
+        uint64_t b;
+        if (!bn_parse_bytes(v, &b) || b == 0)
+            return -1;
+        s->kv_budget_bytes = b;
     } else if (IS("log", "level")) {
         if (!parse_log_level(v, &x))
             return -1;
@@ -165,13 +176,43 @@ static void apply_env(bn_settings *s) {
         {"BITNET_BACKEND", "backend", "name"},      {"BITNET_DENY", "backend", "deny"},
         {"BITNET_KERNEL", "backend", "kernel"},     {"BITNET_THREADS", "runtime", "threads"},
         {"BITNET_PIN_THREADS", "runtime", "pin_threads"}, {"BITNET_MODEL", "model", "path"},
-        {"BITNET_LOG_LEVEL", "log", "level"},
+        {"BITNET_LOG_LEVEL", "log", "level"},       {"BITNET_KV_PAGE", "kv", "page_tokens"},
+        {"BITNET_KV_BUDGET", "kv", "budget"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         const char *v = getenv(map[i].env);
         if (v && *v && apply_key(s, map[i].section, map[i].key, v) < 0)
             bn_log(BN_LOG_WARN, "environment %s='%s': bad value, ignored", map[i].env, v);
     }
+}
+
+int bn_parse_bytes(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    if (!s || !isdigit((unsigned char)*s))
+        return 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || end == s)
+        return 0;
+    int shift = 0;
+    switch (tolower((unsigned char)*end)) {
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
+    default: break;
+    }
+    if (shift) {
+        end++;
+        if (tolower((unsigned char)*end) == 'i' && tolower((unsigned char)end[1]) == 'b')
+            end += 2;
+    }
+    if (tolower((unsigned char)*end) == 'b')
+        end++;
+    if (*end || (shift && x > (UINT64_MAX >> shift)))
+        return 0;
+    *out = (uint64_t)x << shift;
+    return 1;
 }
 
 void bn_cli_overrides_init(bn_cli_overrides *cli) {

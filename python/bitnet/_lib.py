@@ -43,7 +43,8 @@ BN_SAMPLER_MAX_LAST_N = 1 << 20
 class bn_settings(Structure):
     _fields_ = [("backend", c_char_p), ("deny", c_char_p), ("plugin_path", c_char_p),
                 ("model", c_char_p), ("kernel", c_char_p), ("threads", c_int),
-                ("pin_threads", c_int), ("log_level", c_int), ("config_file", c_char_p)]
+                ("pin_threads", c_int), ("log_level", c_int), ("config_file", c_char_p),
+                ("kv_page_tokens", c_int), ("kv_budget_bytes", c_uint64)]
 
 
 class bn_cli_overrides(Structure):

@@ -65,6 +65,11 @@ typedef struct bn_kv_pool_stats {
     uint64_t reused_tokens; /* prompt tokens taken from cached pages so far */
 } bn_kv_pool_stats;
 BN_API void bn_kv_pool_get_stats(const bn_kv_pool *p, bn_kv_pool_stats *st);
+/* The pool bn_kv_pool_create would make for a model with this plan and
+ * these options (a backend with paged attention), without making it:
+ * page size and bytes, page count, budget. */
+BN_API bn_status bn_kv_pool_plan(const bn_mem_plan *plan, const bn_hparams *hp, const bn_kv_pool_opts *o,
+                                 bn_kv_pool_stats *out);
 
 /* Sequences: ids are small integers, reused after bn_seq_free. */
 BN_API bn_status bn_seq_new(bn_kv_pool *p, int32_t *seq);

@@ -70,6 +70,8 @@ typedef struct bn_settings {
     int pin_threads;    /* pin pool threads to cores with hwloc */
     int log_level;      /* BN_LOG_* */
     char *config_file;  /* the file that was read, "" if none */
+    int kv_page_tokens; /* [kv] page_tokens: KV pool page in tokens (0 = default) */
+    uint64_t kv_budget_bytes; /* [kv] budget: KV pool bytes (0 = default) */
 } bn_settings;
 
 /* Values given on the command line; NULL / -1 mean "not given". */
@@ -86,6 +88,9 @@ typedef struct bn_cli_overrides {
 } bn_cli_overrides;
 
 BN_API void bn_cli_overrides_init(bn_cli_overrides *cli);
+/* A byte count with an optional binary suffix: "4096", "512K", "64M",
+ * "4G", "1T" (case-insensitive, "B"/"iB" allowed after it). 1 if valid. */
+BN_API int bn_parse_bytes(const char *s, uint64_t *out);
 /* Resolve settings. The file is the first that exists of: cli->config_path,
  * $BITNET_CONFIG, $XDG_CONFIG_HOME/bitnet/config.ini (or
  * ~/.config/bitnet/config.ini), <install prefix>/etc/bitnet/config.ini,

@@ -21,64 +21,108 @@ static bn_status be_fail(const bn_model *m, bn_status st, const char *what) {
                    e && e[0] ? ": " : "", e ? e : "");
 }
 
-/* Options filled in and checked; the page geometry and the page count. */
-static bn_status plan_pool(bn_kv_pool *p, const bn_kv_pool_opts *in) {
-    const bn_model *m = p->m;
-    const bn_hparams *hp = &m->hp;
-    bn_kv_pool_opts *o = &p->o;
+/* The pool's shape from the model's plan and the options (filled in and
+ * checked): page size, pages per sequence, bytes, the page count. */
+typedef struct pool_shape {
+    bn_kv_pool_opts o;
+    int32_t page_tokens, max_pages;
+    uint64_t layer_page_bytes, page_bytes, n_pages;
+} pool_shape;
+
+static bn_status shape_pool(const bn_mem_plan *plan, const bn_hparams *hp, int paged, int no_mem_check,
+                            const bn_kv_pool_opts *in, pool_shape *ps) {
+    bn_kv_pool_opts *o = &ps->o;
     *o = *in;
     if (o->max_seqs == 0)
         o->max_seqs = 256;
     if (o->max_seq_len == 0)
-        o->max_seq_len = m->plan.n_ctx;
+        o->max_seq_len = plan->n_ctx;
     if (o->max_batch == 0)
-        o->max_batch = m->plan.n_batch;
+        o->max_batch = plan->n_batch;
     if (o->page_tokens == 0)
         o->page_tokens = BN_KV_PAGE_TOKENS_DEFAULT;
     if (o->max_seqs < 1 || o->max_seqs > (1 << 20) || o->max_seq_len < 1 || o->max_seq_len > (1 << 24) ||
         o->max_batch < 1 || o->max_batch > 65536)
         return bn_fail(BN_ERR_INVALID, "KV pool: max_seqs %d (1..1M), max_seq_len %d (1..16M), max_batch %d (1..65536)",
                        o->max_seqs, o->max_seq_len, o->max_batch);
-    p->paged = BN_BACKEND_HAS(m->be, attention_paged);
-    if (p->paged) {
+    if (paged) {
         if (o->page_tokens < 16 || o->page_tokens % 16 || o->page_tokens > 65536)
             return bn_fail(BN_ERR_INVALID, "KV pool: page size %d tokens; use a multiple of 16 up to 65536",
                            o->page_tokens);
-        p->page_tokens = o->page_tokens < o->max_seq_len ? o->page_tokens : (o->max_seq_len + 15) / 16 * 16;
+        ps->page_tokens = o->page_tokens < o->max_seq_len ? o->page_tokens : (o->max_seq_len + 15) / 16 * 16;
     } else {
         /* An ABI 1.0 plugin attends over one contiguous cache: one page per
          * sequence, nothing to share. */
-        p->page_tokens = o->max_seq_len;
+        ps->page_tokens = o->max_seq_len;
         o->no_prefix_cache = 1;
-        bn_log(BN_LOG_INFO, "backend '%s' (ABI %d.%d) has no paged attention: one page of %d tokens per sequence",
-               m->be->info.name, m->be->info.abi_major, m->be->info.abi_minor, p->page_tokens);
     }
-    p->max_pages = (o->max_seq_len + p->page_tokens - 1) / p->page_tokens;
-    p->kv_type = m->plan.kv_type;
-    p->layer_page_bytes = (uint64_t)hp->head_dim * (uint64_t)p->page_tokens * (uint64_t)hp->n_head_kv *
-                          (p->kv_type == BN_TYPE_F32 ? 4u : 2u);
-    uint64_t pb = page_bytes(p), one_seq = pb * (uint64_t)p->max_pages, budget = o->budget_bytes;
+    ps->max_pages = (o->max_seq_len + ps->page_tokens - 1) / ps->page_tokens;
+    ps->layer_page_bytes = (uint64_t)hp->head_dim * (uint64_t)ps->page_tokens * (uint64_t)hp->n_head_kv *
+                           (plan->kv_type == BN_TYPE_F32 ? 4u : 2u);
+    ps->page_bytes = 2 * (uint64_t)hp->n_layer * ps->layer_page_bytes;
+    uint64_t one_seq = ps->page_bytes * (uint64_t)ps->max_pages, budget = o->budget_bytes;
     bn_hw_info hw;
     uint64_t avail = bn_hw_probe(&hw) == BN_OK ? hw.mem_available_bytes : 0;
     if (budget == 0) {
         budget = one_seq * (uint64_t)o->max_seqs;
         if (avail && budget > avail / 2)
             budget = avail / 2 > one_seq ? avail / 2 : one_seq;
-    } else if (avail && budget > avail && !m->opts.no_mem_check) {
+    } else if (avail && budget > avail && !no_mem_check) {
         return bn_fail(BN_ERR_NOMEM, "KV pool: a budget of %.1f MiB exceeds the %.1f MiB of free memory",
                        (double)budget / 1048576.0, (double)avail / 1048576.0);
     }
-    uint64_t n_pages = budget / pb;
-    if (n_pages < (uint64_t)p->max_pages)
+    ps->n_pages = budget / ps->page_bytes;
+    if (ps->n_pages < (uint64_t)ps->max_pages)
         return bn_fail(BN_ERR_INVALID,
                        "KV pool: a budget of %.1f MiB holds %llu pages of %d tokens (%.2f MiB each); one sequence of "
                        "%d tokens needs %d",
-                       (double)budget / 1048576.0, (unsigned long long)n_pages, p->page_tokens,
-                       (double)pb / 1048576.0, o->max_seq_len, p->max_pages);
-    if (n_pages > (1u << 30))
-        n_pages = 1u << 30;
-    o->budget_bytes = n_pages * pb;
-    return bn_kv_pages_init(&p->pages, (int32_t)n_pages, p->page_tokens);
+                       (double)budget / 1048576.0, (unsigned long long)ps->n_pages, ps->page_tokens,
+                       (double)ps->page_bytes / 1048576.0, o->max_seq_len, ps->max_pages);
+    if (ps->n_pages > (1u << 30))
+        ps->n_pages = 1u << 30;
+    o->budget_bytes = ps->n_pages * ps->page_bytes;
+    return BN_OK;
+}
+
+bn_status bn_kv_pool_plan(const bn_mem_plan *plan, const bn_hparams *hp, const bn_kv_pool_opts *opts,
+                          bn_kv_pool_stats *out) {
+    memset(out, 0, sizeof *out);
+    bn_kv_pool_opts def;
+    if (!opts) {
+        bn_kv_pool_opts_init(&def);
+        opts = &def;
+    }
+    pool_shape ps;
+    bn_status st = shape_pool(plan, hp, 1, 0, opts, &ps);
+    if (st != BN_OK)
+        return st;
+    out->page_tokens = ps.page_tokens;
+    out->n_pages = (int32_t)ps.n_pages;
+    out->free_pages = out->n_pages;
+    out->max_seqs = ps.o.max_seqs;
+    out->max_seq_len = ps.o.max_seq_len;
+    out->kv_type = plan->kv_type;
+    out->page_bytes = ps.page_bytes;
+    out->budget_bytes = ps.o.budget_bytes;
+    return BN_OK;
+}
+
+static bn_status plan_pool(bn_kv_pool *p, const bn_kv_pool_opts *in) {
+    const bn_model *m = p->m;
+    pool_shape ps;
+    p->paged = BN_BACKEND_HAS(m->be, attention_paged);
+    bn_status st = shape_pool(&m->plan, &m->hp, p->paged, m->opts.no_mem_check, in, &ps);
+    if (st != BN_OK)
+        return st;
+    if (!p->paged)
+        bn_log(BN_LOG_INFO, "backend '%s' (ABI %d.%d) has no paged attention: one page of %d tokens per sequence",
+               m->be->info.name, m->be->info.abi_major, m->be->info.abi_minor, ps.page_tokens);
+    p->o = ps.o;
+    p->page_tokens = ps.page_tokens;
+    p->max_pages = ps.max_pages;
+    p->kv_type = m->plan.kv_type;
+    p->layer_page_bytes = ps.layer_page_bytes;
+    return bn_kv_pages_init(&p->pages, (int32_t)ps.n_pages, p->page_tokens);
 }
 
 bn_status bn_kv_pool_create(bn_model *m, const bn_kv_pool_opts *opts, bn_kv_pool **out) {
