@@ -124,6 +124,15 @@ bn_status pc_attn_check(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor
 bn_status pc_attn_paged_check(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                               const bn_tensor *rows, const bn_tensor *pt, const bn_paged_attn_args *a,
                               const bn_tensor *out, pc_attn_map *m, bn_attn_args *flat);
+/* A plugin's attention implementation, for both slots. */
+typedef bn_status (*pc_attn_run_fn)(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                                    const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out);
+/* The two slots: check the arguments, then run. */
+bn_status pc_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                       const bn_attn_args *args, bn_tensor *out, pc_attn_run_fn run);
+bn_status pc_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                             const bn_tensor *rows, const bn_tensor *pt, const bn_paged_attn_args *args,
+                             bn_tensor *out, pc_attn_run_fn run);
 
 /* ---- common/encode.c ------------------------------------------------------------ */
 bn_status pc_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,

@@ -206,16 +206,11 @@ static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tens
 
 bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                        const bn_attn_args *args, bn_tensor *out) {
-    pc_attn_map map;
-    bn_status st = pc_attn_check(ctx, q, k, v, args, out, &map);
-    return st != BN_OK ? st : attn_run(ctx, q, k, v, args, &map, out);
+    return pc_attention(ctx, q, k, v, args, out, attn_run);
 }
 
 bn_status a5_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                              const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
                              bn_tensor *out) {
-    pc_attn_map map;
-    bn_attn_args flat;
-    bn_status st = pc_attn_paged_check(ctx, q, k, v, rows, page_table, args, out, &map, &flat);
-    return st != BN_OK ? st : attn_run(ctx, q, k, v, &flat, &map, out);
+    return pc_attention_paged(ctx, q, k, v, rows, page_table, args, out, attn_run);
 }
