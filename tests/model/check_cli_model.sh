@@ -62,6 +62,37 @@ for r in rows:
 PY
 check "inspect" 0 "$bin" inspect "$model"
 has out "memory plan"; has out "I2_S"
+has out "KV pool for many sequences"
+# many sequences together: figures positive, the shared prefix stored once
+check "bench --parallel" 0 "$bin" bench -m "$model" --parallel 1,3 -p 40 --shared-prefix 32 -n 3 -r 1 -o json -t 1
+python3 - "$t/out" <<'PY' || { echo "FAIL: bench --parallel json"; cat "$t/out"; fail=1; }
+import json, math, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["n_seqs"] for r in rows] == [1, 3], rows
+for r in rows:
+    for k in ("prompt_ts", "decode_ts", "step_ms", "page_bytes"):
+        assert math.isfinite(r[k]) and r[k] > 0, (k, r)
+    assert 0 < r["pages_used"] <= r["pages_unshared"] <= r["n_pages"], r
+# 3 sequences of 43 tokens in 64-token pages: the 32 shared tokens fill no page,
+# so nothing is shared; the counts must say exactly that
+assert rows[1]["pages_used"] == 3 and rows[1]["pages_unshared"] == 3, rows[1]
+PY
+check "bench --parallel, shared pages" 0 "$bin" bench -m "$model" --parallel 4 -p 40 --shared-prefix 32 -n 2 -r 1 -o json -t 1 --kv-page 16
+python3 - "$t/out" <<'PY' || { echo "FAIL: shared prefix pages"; cat "$t/out"; fail=1; }
+import json, sys
+r = json.load(open(sys.argv[1]))[0]
+# 42 tokens in 16-token pages: 3 each unshared (12); the first two pages are shared by all four
+assert r["pages_unshared"] == 12 and r["pages_used"] == 2 + 4 * 1, r
+PY
+check "bad --parallel" 2 "$bin" bench -m "$model" --parallel 0,4
+check "bad --parallel list" 2 "$bin" bench -m "$model" --parallel 4x
+check "shared prefix longer than the prompt" 2 "$bin" bench -m "$model" --parallel 2 -p 8 --shared-prefix 9
+check "bad --kv-page" 2 "$bin" bench -m "$model" --parallel 2 --kv-page 24
+has err "multiple of 16"
+check "bad --kv-budget" 2 "$bin" bench -m "$model" --parallel 2 --kv-budget 12Q
+check "kv budget below one sequence" 1 "$bin" bench -m "$model" --parallel 2 -p 8 -n 2 --kv-budget 1K
+has err "one sequence of"
+
 check "perplexity" 0 "$bin" perplexity -m "$model" -f "$0" -c 64 --chunks 2 -t 1
 has out "perplexity: "
 # an untrained random model predicts close to uniformly: perplexity near the
