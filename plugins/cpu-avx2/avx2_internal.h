@@ -37,7 +37,7 @@
 
 /* Grow-only scratch areas of the context, one per use; a busy area (a
  * second caller at the same time) makes the caller allocate its own. */
-enum { AX_SCR_ACT = 0, AX_SCR_ROPE, AX_SCR_ATTN, AX_SCR_COUNT };
+enum { AX_SCR_ACT = 0, AX_SCR_ROPE, AX_SCR_ATTN, AX_SCR_LANES, AX_SCR_COUNT };
 
 typedef struct ax_scratch {
     atomic_flag busy;
@@ -131,6 +131,10 @@ bn_status ax_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q,
 /* ---- matmul.c / matmul_float.c ------------------------------------------------ */
 bn_status ax_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                     const bn_tensor *x_scale, bn_tensor *y);
+/* matmul_lanes.c: ternary MAD-layout weights, n_tok tokens of int8 q
+ * ([n_tok][k_pad], zero padded) with scales s; y F32 or I32. */
+bn_status ax_lanes_matmul(bn_backend_ctx *ctx, const bn_weight *w, const int8_t *q, const float *s,
+                          int64_t n_tok, bn_tensor *y);
 bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                           const bn_tensor *x_scale, bn_tensor *y);
 
