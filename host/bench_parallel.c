@@ -181,7 +181,7 @@ int bn_bench_parallel(bn_host *h, const bn_host_opts *o, const char *list, int n
                "%d decode steps, median of %d\n\n"
                "| N | prompt t/s | decode t/s (all N) | ms per step | x N=%d | pages used | cached | KV MiB used |"
                " of budget MiB |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-               h->model_path, hp->arch_name, bn_model_backend_name(h->model), threads, o->kv_f32 ? "F32" : "F16",
+               h->model_path, hp->arch_name, bn_model_backend_name(h->model), threads, bn_type_name(o->kv_type ? o->kv_type : BN_TYPE_F16),
                n_prompt, shared, n_gen, reps, ns[0]);
     else
         printf("[\n");

@@ -240,7 +240,7 @@ int bn_cmd_bench(int argc, char **argv) {
                    "\"load_s\": %.3f, \"peak_rss_bytes\": %.0f, \"file_bytes\": %.0f}%s\n",
                    json_str(h.model_path, jpath, sizeof jpath), hp->arch_name, (unsigned long long)p->weight_total,
                    bn_model_backend_name(h.model), threads, h.settings.kernel ? h.settings.kernel : "auto",
-                   o.kv_f32 ? "f32" : "f16", json_str(cpu, jcpu, sizeof jcpu), BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd, res[i].median,
+                   bn_host_kv_name(o.kv_type), json_str(cpu, jcpu, sizeof jcpu), BITNET_GIT_COMMIT, res[i].test, res[i].n, res[i].n, reps, res[i].mean, res[i].sd, res[i].median,
                    (unsigned long long)bytes_per_token, bw / 1e9, roof,
                    res[i].test[0] == 't' && roof > 0 ? 100.0 * res[i].mean / roof : 0.0, h.load_seconds, peak_rss,
                    file_bytes, i + 1 < n_res ? "," : "");
@@ -248,7 +248,7 @@ int bn_cmd_bench(int argc, char **argv) {
     } else {
         printf("model: %s (%s, %.1f MiB weights)\ncpu: %s, commit %s; kernel %s, KV cache %s\n\n", h.model_path,
                hp->arch_name, p->weight_total / 1048576.0, cpu, BITNET_GIT_COMMIT,
-               h.settings.kernel ? h.settings.kernel : "auto", o.kv_f32 ? "f32" : "f16");
+               h.settings.kernel ? h.settings.kernel : "auto", bn_host_kv_name(o.kv_type));
         printf("| backend | threads | test | t/s (mean ± sd) | median |\n|---|---:|---:|---:|---:|\n");
         for (int i = 0; i < n_res; i++)
             printf("| %s | %d | %s%d | %.2f ± %.2f | %.2f |\n", bn_model_backend_name(h.model), threads, res[i].test,

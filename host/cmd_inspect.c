@@ -8,6 +8,7 @@
 #include <bitnet/model.h>
 
 #include "cli.h"
+#include "model_setup.h"
 
 static int usage(FILE *f, int code) {
     fprintf(f, "usage: bitnet inspect MODEL.gguf [options]\n\n"
@@ -15,7 +16,8 @@ static int usage(FILE *f, int code) {
                "plan (weights, KV cache for the context, scratch) against the memory available here.\n\n"
                "options:\n"
                "  -c, --ctx-size N       context for the memory plan (default: the model's)\n"
-               "      --kv-f32           plan a float32 KV cache (default float16)\n"
+               "      --kv-type TYPE     plan a KV cache of f16 (default), f32 or q8_0\n"
+               "      --kv-f32           the same as --kv-type f32\n"
                "      --parallel N       plan the KV pool for N sequences of the context (default 256)\n"
                "      --kv-page N        KV pool page in tokens (default 64)\n"
                "      --kv-budget SIZE   KV pool bytes (default: N sequences at full length, at most half the\n"
@@ -70,6 +72,13 @@ int bn_cmd_inspect(int argc, char **argv) {
                 return 2;
         } else if (!strcmp(a, "--kv-f32")) {
             mo.kv_type = BN_TYPE_F32;
+        } else if (bn_cli_matches(a, NULL, "--kv-type")) {
+            if (!(v = bn_cli_value(argc, argv, &i, "--kv-type")))
+                return 2;
+            if (!bn_host_kv_type(v, &mo.kv_type)) {
+                fprintf(stderr, "bitnet: --kv-type wants f16, f32 or q8_0, got '%s'\n", v);
+                return 2;
+            }
         } else if (bn_cli_matches(a, NULL, "--parallel")) {
             if (!(v = bn_cli_value(argc, argv, &i, "--parallel")) || !bn_cli_int(v, "--parallel", 1, 1 << 20, &po.max_seqs))
                 return 2;
@@ -152,7 +161,7 @@ int bn_cmd_inspect(int argc, char **argv) {
            (double)hp.rope_freq_base, hp.n_rot, hp.act == BN_ACT_RELU2 ? "relu2" : "silu",
            hp.has_sub_norms ? "sub-norms" : "no sub-norms", (double)hp.norm_eps);
     const double M = 1048576.0;
-    printf("\nmemory plan for a context of %d (KV %s, batch %d):\n", p.n_ctx, p.kv_type == BN_TYPE_F32 ? "F32" : "F16",
+    printf("\nmemory plan for a context of %d (KV %s, batch %d):\n", p.n_ctx, bn_type_name(p.kv_type),
            p.n_batch);
     printf("  weights   %10.1f MiB\n  KV cache  %10.1f MiB (%.1f KiB per token)\n  scratch   %10.1f MiB\n"
            "  total     %10.1f MiB of %.1f MiB available: %s\n",

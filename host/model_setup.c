@@ -23,6 +23,23 @@ void bn_host_opts_init(bn_host_opts *o) {
     o->n_predict = -1;
 }
 
+int bn_host_kv_type(const char *v, int32_t *out) {
+    static const struct {
+        const char *name;
+        int32_t type;
+    } kinds[] = {{"f16", BN_TYPE_F16}, {"f32", BN_TYPE_F32}, {"q8_0", BN_TYPE_Q8_0}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(v, kinds[i].name)) {
+            *out = kinds[i].type;
+            return 1;
+        }
+    return 0;
+}
+
+const char *bn_host_kv_name(int32_t type) {
+    return type == BN_TYPE_F32 ? "f32" : type == BN_TYPE_Q8_0 ? "q8_0" : "f16";
+}
+
 int bn_host_opt(int argc, char **argv, int *i, bn_host_opts *o) {
     const char *a = argv[*i], *v;
     int r = bn_cli_common_opt(argc, argv, i, &o->cli);
@@ -39,7 +56,13 @@ int bn_host_opt(int argc, char **argv, int *i, bn_host_opts *o) {
         VAL("--batch-size");
         return bn_cli_int(v, "--batch-size", 1, 4096, &o->n_batch) ? 1 : -1;
     } else if (!strcmp(a, "--kv-f32")) {
-        o->kv_f32 = 1;
+        o->kv_type = BN_TYPE_F32;
+    } else if (bn_cli_matches(a, NULL, "--kv-type")) {
+        VAL("--kv-type");
+        if (!bn_host_kv_type(v, &o->kv_type)) {
+            fprintf(stderr, "bitnet: --kv-type wants f16, f32 or q8_0, got '%s'\n", v);
+            return -1;
+        }
     } else if (bn_cli_matches(a, NULL, "--kv-page")) {
         VAL("--kv-page");
         if (!bn_cli_int(v, "--kv-page", 16, 65536, &o->kv_page))
@@ -129,7 +152,7 @@ int bn_host_open(const bn_host_opts *o, int need_vocab, bn_host *h) {
     bn_model_opts_init(&mo);
     mo.n_ctx = o->n_ctx;
     mo.n_batch = o->n_batch;
-    mo.kv_type = o->kv_f32 ? BN_TYPE_F32 : BN_TYPE_F16;
+    mo.kv_type = o->kv_type ? o->kv_type : BN_TYPE_F16;
     mo.lm_head_type = o->lm_head_q8 ? BN_TYPE_Q8_0 : -1;
     mo.kernel = !strcmp(h->settings.kernel, "mad") ? BN_KERNEL_MAD
                 : !strcmp(h->settings.kernel, "tl1") ? BN_KERNEL_TL1

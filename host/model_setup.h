@@ -14,7 +14,7 @@ typedef struct bn_host_opts {
     const char *model;
     int n_ctx;       /* 0 = model's */
     int n_batch;
-    int kv_f32;
+    int32_t kv_type; /* BN_TYPE_F16 (default), BN_TYPE_F32 or BN_TYPE_Q8_0 */
     int lm_head_q8;
     bn_sampler_params sp;
     int n_predict;   /* -1 = until end of generation or context */
@@ -22,11 +22,16 @@ typedef struct bn_host_opts {
     uint64_t kv_budget; /* KV pool bytes; 0 = [kv] budget or the default */
 } bn_host_opts;
 
+/* --kv-type values: "f16", "f32", "q8_0" <-> bn_type; 0 / NULL when unknown. */
+int bn_host_kv_type(const char *v, int32_t *out);
+const char *bn_host_kv_name(int32_t type);
+
 #define BN_MODEL_OPTS_HELP                                                                                        \
     "  -m, --model FILE       model (GGUF); default: [model] path, BITNET_MODEL, or the bundled model\n"         \
     "  -c, --ctx-size N       context length (default: the model's)\n"                                          \
     "  -b, --batch-size N     tokens per forward pass when reading a prompt (default 256)\n"                     \
-    "      --kv-f32           keep the KV cache in float32 (default float16)\n"                                 \
+    "      --kv-type TYPE     KV cache type: f16 (default), f32, or q8_0 (8-bit, half the bytes of f16)\n"       \
+    "      --kv-f32           the same as --kv-type f32\n"                                                      \
     "      --lm-head q8_0     re-encode a float LM head as Q8_0 at load (faster decode)\n"                     \
     "      --kv-page N        KV pool page, tokens (multiple of 16, default 64; many-sequence runs)\n"         \
     "      --kv-budget SIZE   KV pool bytes, e.g. 4G or 512M (default: every sequence at full length,\n"      \

@@ -27,10 +27,10 @@ static bn_status check_heads(bn_backend_ctx *ctx, const char *op, const bn_attn_
     return BN_OK;
 }
 
-/* K or V: [head_dim, rows, n_head_kv, pages] of F32/F16, rows >= min_rows. */
+/* K or V: [head_dim, rows, n_head_kv, pages] of F32/F16/Q8_0, rows >= min_rows. */
 static bn_status check_kv(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
                           const bn_attn_args *a, int64_t min_rows, int64_t pages) {
-    static const int32_t kv_types[] = {BN_TYPE_F32, BN_TYPE_F16, -1};
+    static const int32_t kv_types[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_Q8_0, -1};
     bn_status st = pc_check(ctx, t, op, what, kv_types);
     if (st != BN_OK)
         return st;

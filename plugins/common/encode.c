@@ -108,6 +108,11 @@ static void encode_q8_0_block(const float *x, uint8_t *blk) {
     }
 }
 
+void pc_encode_q8_0_row(const float *x, int64_t n, uint8_t *out) {
+    for (int64_t b = 0; b < n / BN_QK_Q8_0; b++)
+        encode_q8_0_block(x + b * BN_QK_Q8_0, out + b * 34);
+}
+
 bn_status pc_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,
                      int64_t n_cols, void *dst, size_t dst_size, size_t *written) {
     if (written)
@@ -140,8 +145,7 @@ bn_status pc_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t
             pc_wr16(out + 2 * i, pc_f32_to_bf16(src[i]));
         break;
     case BN_TYPE_Q8_0:
-        for (uint64_t b = 0; b < n / BN_QK_Q8_0; b++)
-            encode_q8_0_block(src + b * BN_QK_Q8_0, out + b * 34);
+        pc_encode_q8_0_row(src, (int64_t)n, out);
         break;
     case BN_TYPE_I2_S:
         encode_i2s(src, n, ternary_scale(src, n), out);

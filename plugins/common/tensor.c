@@ -32,6 +32,14 @@ bn_status pc_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, cons
         if (t->ne[i] < 1)
             return pc_fail(ctx, BN_ERR_INVALID, "%s: %s has ne[%d] = %lld (must be >= 1)", op, what, i,
                             (long long)t->ne[i]);
+    if (t->type == BN_TYPE_Q8_0) { /* rows of whole blocks; nb[0] is the block's bytes */
+        if (t->ne[0] % BN_QK_Q8_0 || t->nb[0] != 34)
+            return pc_fail(ctx, BN_ERR_INVALID,
+                           "%s: %s is Q8_0 with ne[0] = %lld and nb[0] = %lld; rows must be whole 32-element "
+                           "blocks and nb[0] the block size 34",
+                           op, what, (long long)t->ne[0], (long long)t->nb[0]);
+        return BN_OK;
+    }
     if (t->nb[0] != (int64_t)pc_elem_size(t->type))
         return pc_fail(ctx, BN_ERR_INVALID, "%s: %s has nb[0] = %lld, expected the element size %zu",
                         op, what, (long long)t->nb[0], pc_elem_size(t->type));
@@ -65,6 +73,10 @@ float pc_load(const bn_backend_ctx *ctx, const bn_tensor *t, const char *row, in
         uint16_t h;
         memcpy(&h, row + 2 * i, 2);
         return pc_bf16_to_f32(h);
+    }
+    case BN_TYPE_Q8_0: {
+        const char *blk = row + (i / BN_QK_Q8_0) * 34;
+        return pc_f16_lut(ctx)[pc_rd16((const uint8_t *)blk)] * (float)(int8_t)blk[2 + i % BN_QK_Q8_0];
     }
     default:
         return 0.0f;
@@ -119,4 +131,35 @@ const float *pc_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t 
     if (scale_is_flat(s, rows_of))
         return (const float *)((const char *)s->data + r * s->nb[0]);
     return (const float *)pc_row(s, r);
+}
+
+/* Copy with conversion between F32, F16 and BF16 element by element (every
+ * F16/BF16 value is exact in f32, so going through f32 rounds once), and
+ * F32 -> Q8_0 (a KV cache) by rows of whole blocks with the same rule as
+ * the Q8_0 encoder; Q8_0 -> Q8_0 as bytes (pages copied on write). */
+bn_status pc_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
+    static const int32_t floats[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, BN_TYPE_Q8_0, -1};
+    bn_status st;
+    if ((st = pc_check(ctx, src, "copy", "src", floats)) != BN_OK ||
+        (st = pc_check(ctx, dst, "copy", "dst", floats)) != BN_OK)
+        return st;
+    if (!pc_same_shape(src, dst))
+        return pc_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
+    int q8_same = src->type == BN_TYPE_Q8_0 && dst->type == BN_TYPE_Q8_0; /* a KV page copied on write */
+    if ((src->type == BN_TYPE_Q8_0 || dst->type == BN_TYPE_Q8_0) && !q8_same && src->type != BN_TYPE_F32)
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "copy: %s -> %s is not supported (Q8_0 only from F32 or Q8_0)",
+                       bn_type_name(src->type), bn_type_name(dst->type));
+    for (int64_t r = 0; r < pc_n_rows(src); r++) {
+        const char *sr = pc_row(src, r);
+        char *dr = pc_row(dst, r);
+        if (q8_same) {
+            memmove(dr, sr, (size_t)(src->ne[0] / BN_QK_Q8_0 * 34));
+        } else if (dst->type == BN_TYPE_Q8_0) {
+            pc_encode_q8_0_row((const float *)sr, src->ne[0], (uint8_t *)dr);
+            continue;
+        }
+        for (int64_t i = 0; i < src->ne[0]; i++)
+            pc_store(dst, dr, i, pc_load(ctx, src, sr, i));
+    }
+    return BN_OK;
 }

@@ -5,8 +5,8 @@
  *   s_j = scale * (q . k_j)         for the sequence's positions j in [0, p_t]
  *   out = sum_j softmax(s)_j * v_j
  * One work item is a token and up to four query heads sharing a kv head,
- * so each K and V row is loaded (and converted from F16) once for all of
- * them. Scores come in tiles of up to eight dot products (4 heads x 2
+ * so each K and V row is loaded (and converted from F16 or Q8_0) once for
+ * all of them. Scores come in tiles of up to eight dot products (4 heads x 2
  * keys, 3 x 2, 2 x 4 or 1 x 8, after the item's heads): the FMA chains
  * are reduced together by one transposing add tree instead of one
  * horizontal sum each. exp is a vector polynomial (ax_exp_softmax_ps);
@@ -37,9 +37,29 @@ typedef struct attn_job {
     atomic_int bad_thread;
 } attn_job;
 
-AX_INLINE __m256 kv_load8(const char *row, int64_t d, int f16) {
-    if (f16)
+enum { KV_F32 = 0, KV_F16 = 1, KV_Q8 = 2 }; /* cache element kinds */
+
+static int kv_kind(const bn_tensor *t) {
+    return t->type == BN_TYPE_F16 ? KV_F16 : t->type == BN_TYPE_Q8_0 ? KV_Q8 : KV_F32;
+}
+
+/* Scale of the Q8_0 block holding element d of a row. */
+AX_INLINE float q8_scale(const char *row, int64_t d) {
+    uint16_t h;
+    memcpy(&h, row + (d / BN_QK_Q8_0) * 34, 2);
+    return _cvtsh_ss(h);
+}
+
+/* 8 floats of a row from d (a multiple of 8); Q8_0 as d_block * q, the
+ * reference's product. */
+AX_INLINE __m256 kv_load8(const char *row, int64_t d, int kind) {
+    if (kind == KV_F16)
         return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(row + 2 * d)));
+    if (kind == KV_Q8) {
+        const char *q = row + (d / BN_QK_Q8_0) * 34 + 2 + d % BN_QK_Q8_0;
+        __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)q)));
+        return _mm256_mul_ps(_mm256_set1_ps(q8_scale(row, d)), v);
+    }
     return _mm256_loadu_ps((const float *)row + d);
 }
 
@@ -50,8 +70,14 @@ AX_INLINE __m256i part_mask(int n) {
 
 /* The n (1..7) floats of a row from d, zeros above; reads nothing past them
  * (the next row may hold anything, the last one ends the buffer). */
-static __m256 kv_load_part(const char *row, int64_t d, int n, int f16) {
-    if (f16) {
+static __m256 kv_load_part(const char *row, int64_t d, int n, int kind) {
+    if (kind == KV_Q8) { /* not reached: Q8_0 rows are whole blocks of 32 */
+        float f[8] = {0};
+        for (int i = 0; i < n; i++)
+            f[i] = q8_scale(row, d + i) * (float)(int8_t)row[((d + i) / BN_QK_Q8_0) * 34 + 2 + (d + i) % BN_QK_Q8_0];
+        return _mm256_loadu_ps(f);
+    }
+    if (kind == KV_F16) {
         uint16_t h[8] = {0};
         memcpy(h, row + 2 * d, 2 * (size_t)n);
         return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
@@ -77,7 +103,7 @@ AX_INLINE __m256 hsum8(const __m256 v[8]) {
  * n_keys rounded up to K, inside the slot); the softmax padding then
  * overwrites them. */
 AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, const int32_t *pages, int64_t g,
-                             int64_t n_keys, float *scores, int64_t stride, const int R, const int K, const int f16) {
+                             int64_t n_keys, float *scores, int64_t stride, const int R, const int K, const int kind) {
     const int64_t hd = jb->a->head_dim, full = hd & ~(int64_t)7;
     const int rem = (int)(hd - full);
     const __m256 scale = _mm256_set1_ps(jb->a->scale);
@@ -103,7 +129,7 @@ AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, const i
             }
 #pragma GCC unroll 8
             for (int kk = 0; kk < K; kk++) {
-                __m256 kv = kv_load8(kr[kk], d, f16);
+                __m256 kv = kv_load8(kr[kk], d, kind);
 #pragma GCC unroll 4
                 for (int r = 0; r < R; r++)
                     acc[r * K + kk] = _mm256_fmadd_ps(qd[r], kv, acc[r * K + kk]);
@@ -113,7 +139,7 @@ AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, const i
             const __m256i m = part_mask(rem);
 #pragma GCC unroll 8
             for (int kk = 0; kk < K; kk++) {
-                __m256 kv = kv_load_part(kr[kk], full, rem, f16);
+                __m256 kv = kv_load_part(kr[kk], full, rem, kind);
 #pragma GCC unroll 4
                 for (int r = 0; r < R; r++)
                     acc[r * K + kk] = _mm256_fmadd_ps(_mm256_maskload_ps(qv[r] + full, m), kv, acc[r * K + kk]);
@@ -144,10 +170,11 @@ static void score_keys(const attn_job *jb, const float *const *qv, const int32_t
                        int64_t n_keys, float *scores, int64_t stride) {
 #define SCORE(R, K)                                                                  \
     do {                                                                             \
-        if (jb->k->type == BN_TYPE_F16)                                              \
-            score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, 1);        \
-        else                                                                         \
-            score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, 0);        \
+        switch (kv_kind(jb->k)) {                                                    \
+        case KV_F16: score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, KV_F16); break; \
+        case KV_Q8: score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, KV_Q8); break;   \
+        default: score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, KV_F32); break;     \
+        }                                                                            \
     } while (0)
     switch (nh) {
     case 4: SCORE(4, 2); break;
@@ -190,7 +217,7 @@ static double softmax_numerators(float *s, int64_t n) {
  * them by inv_r. */
 AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *const *p, const float *inv,
                            const char *vr, int64_t j0, int64_t j1, int last, int64_t d0, const int R, const int DV,
-                           const int f16) {
+                           const int kind) {
     __m256 acc[TILE];
 #pragma GCC unroll 4
     for (int r = 0; r < R; r++)
@@ -205,7 +232,7 @@ AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *c
             pj[r] = _mm256_broadcast_ss(p[r] + j);
 #pragma GCC unroll 8
         for (int i = 0; i < DV; i++) {
-            __m256 vv = kv_load8(vr, d0 + 8 * i, f16);
+            __m256 vv = kv_load8(vr, d0 + 8 * i, kind);
 #pragma GCC unroll 4
             for (int r = 0; r < R; r++)
                 acc[r * DV + i] = _mm256_fmadd_ps(pj[r], vv, acc[r * DV + i]);
@@ -222,12 +249,12 @@ AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *c
 
 /* The last head_dim % 8 dimensions (not seen in practice: kept simple). */
 static void weigh_part(const attn_job *jb, float *const *out, const float *const *p, const float *inv, int nh,
-                       const int32_t *pages, int64_t g, int64_t n_keys, int64_t d0, int n, int f16) {
+                       const int32_t *pages, int64_t g, int64_t n_keys, int64_t d0, int n, int kind) {
     __m256 acc[HEADS_MAX];
     for (int r = 0; r < nh; r++)
         acc[r] = _mm256_setzero_ps();
     for (int64_t j = 0; j < n_keys; j++) {
-        __m256 vv = kv_load_part(pc_kv_at(jb->v, pages, jb->map->page_size, j, g), d0, n, f16);
+        __m256 vv = kv_load_part(pc_kv_at(jb->v, pages, jb->map->page_size, j, g), d0, n, kind);
         for (int r = 0; r < nh; r++)
             acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(p[r] + j), vv, acc[r]);
     }
@@ -239,10 +266,10 @@ static void weigh_part(const attn_job *jb, float *const *out, const float *const
  * after the first find the block in L1 instead of streaming the whole V
  * cache once per chunk (it outgrows L2 at long contexts). */
 AX_INLINE void weigh_values_r(const attn_job *jb, float *const *out, const float *const *p, const float *inv,
-                              const int32_t *pages, int64_t g, int64_t n_keys, const int R, const int f16) {
+                              const int32_t *pages, int64_t g, int64_t n_keys, const int R, const int kind) {
     const int DV = TILE / R;
     const int64_t hd = jb->a->head_dim, full = hd & ~(int64_t)7;
-    int64_t kb = 16384 / (hd * (f16 ? 2 : 4));
+    int64_t kb = 16384 / (hd * (kind == KV_F16 ? 2 : kind == KV_Q8 ? 1 : 4));
     kb = kb < 16 ? 16 : kb;
     for (int64_t j0 = 0, j1; j0 < n_keys; j0 = j1) {
         const int64_t span = pc_kv_span_end(pages, jb->map->page_size, j0, n_keys);
@@ -251,12 +278,12 @@ AX_INLINE void weigh_values_r(const attn_job *jb, float *const *out, const float
         const char *vr = pc_kv_at(jb->v, pages, jb->map->page_size, j0, g);
         int64_t d0 = 0;
         for (; d0 + 8 * DV <= full; d0 += 8 * DV)
-            weigh_chunk(jb, out, p, inv, vr, j0, j1, last, d0, R, DV, f16);
+            weigh_chunk(jb, out, p, inv, vr, j0, j1, last, d0, R, DV, kind);
         for (; d0 < full; d0 += 8) /* vectors short of a whole chunk */
-            weigh_chunk(jb, out, p, inv, vr, j0, j1, last, d0, R, 1, f16);
+            weigh_chunk(jb, out, p, inv, vr, j0, j1, last, d0, R, 1, kind);
     }
     if (full < hd)
-        weigh_part(jb, out, p, inv, R, pages, g, n_keys, full, (int)(hd - full), f16);
+        weigh_part(jb, out, p, inv, R, pages, g, n_keys, full, (int)(hd - full), kind);
 }
 
 /* Chunks of 4 heads x 2 vectors, 3 x 2, 2 x 4 or 1 x 8. */
@@ -264,10 +291,11 @@ static void weigh_values(const attn_job *jb, float *const *out, const float *con
                          const int32_t *pages, int64_t g, int64_t n_keys) {
 #define WEIGH(R)                                                                     \
     do {                                                                             \
-        if (jb->v->type == BN_TYPE_F16)                                              \
-            weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, 1);                 \
-        else                                                                         \
-            weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, 0);                 \
+        switch (kv_kind(jb->v)) {                                                    \
+        case KV_F16: weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, KV_F16); break; \
+        case KV_Q8: weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, KV_Q8); break;   \
+        default: weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, KV_F32); break;     \
+        }                                                                            \
     } while (0)
     switch (nh) {
     case 4: WEIGH(4); break;

@@ -146,7 +146,6 @@ bn_status ax_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_te
 bn_status ax_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
                      bn_tensor *dst);
 bn_status ax_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst);
-bn_status ax_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
 bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                        const bn_attn_args *args, bn_tensor *out);
 bn_status ax_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,

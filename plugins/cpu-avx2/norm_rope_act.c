@@ -258,21 +258,3 @@ bn_status ax_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn
     }
     return BN_OK;
 }
-
-bn_status ax_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
-    static const int32_t floats[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, -1};
-    bn_status st;
-    if ((st = pc_check(ctx, src, "copy", "src", floats)) != BN_OK ||
-        (st = pc_check(ctx, dst, "copy", "dst", floats)) != BN_OK)
-        return st;
-    if (!pc_same_shape(src, dst))
-        return pc_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
-    /* every F16/BF16 value is exact in f32, so going through f32 rounds once */
-    for (int64_t r = 0; r < pc_n_rows(src); r++) {
-        const char *sr = pc_row(src, r);
-        char *dr = pc_row(dst, r);
-        for (int64_t i = 0; i < src->ne[0]; i++)
-            pc_store(dst, dr, i, pc_load(ctx, src, sr, i));
-    }
-    return BN_OK;
-}

@@ -181,6 +181,9 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
 
 static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
+    if (k->type == BN_TYPE_Q8_0 || v->type == BN_TYPE_Q8_0) /* supports() says no as well */
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
+                       "attention: cpu-avx512 has no Q8_0 KV cache yet (use an F16 cache, or --backend cpu-avx2)");
     attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->n_threads};
     jb.slot_len = (map->max_keys + 15) / 16 * 16;
     /* Fewer heads per item when there are too few items to keep every

@@ -125,9 +125,10 @@ static int ref_supports(bn_backend_ctx *ctx, const bn_op_desc *d) {
         return (is_any(x) || x == BN_TYPE_F32) && (is_any(y) || y == BN_TYPE_F32);
     case BN_OP_ATTENTION: /* wtype names the KV cache type */
         return (is_any(x) || x == BN_TYPE_F32) && (is_any(y) || y == BN_TYPE_F32) &&
-               (is_any(w) || w == BN_TYPE_F32 || w == BN_TYPE_F16);
-    case BN_OP_COPY:
-        return (is_any(x) || is_float_act(x)) && (is_any(y) || is_float_act(y));
+               (is_any(w) || w == BN_TYPE_F32 || w == BN_TYPE_F16 || w == BN_TYPE_Q8_0);
+    case BN_OP_COPY: /* also F32 -> Q8_0 and Q8_0 -> Q8_0, the 8-bit KV cache */
+        return ((is_any(x) || is_float_act(x)) && (is_any(y) || is_float_act(y))) ||
+               ((is_any(x) || x == BN_TYPE_F32 || x == BN_TYPE_Q8_0) && y == BN_TYPE_Q8_0);
     case BN_OP_ENCODE:
         return is_any(w) || is_ternary_storage(w) || w == BN_TYPE_F32 || w == BN_TYPE_F16 ||
                w == BN_TYPE_BF16 || w == BN_TYPE_Q8_0;
@@ -171,7 +172,7 @@ static const bn_backend ref_backend = {
     .attention = ref_attention,
     .ffn_act = ref_ffn_act,
     .add = ref_add,
-    .copy = ref_copy,
+    .copy = pc_copy,
     .encode = pc_encode,
     .attention_paged = ref_attention_paged,
 };

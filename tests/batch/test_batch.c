@@ -272,8 +272,9 @@ static void equivalence(const char *plugin, const char *extra_path) {
     bn_engine *e = engine_for(plugin);
     settings = saved;
     int bad = 0;
-    for (int kv = 0; kv < (quick ? 1 : 2); kv++) {
-        int32_t kv_type = kv ? BN_TYPE_F32 : BN_TYPE_F16;
+    static const int32_t kv_types[] = {BN_TYPE_F16, BN_TYPE_F32, BN_TYPE_Q8_0};
+    for (int kv = 0; kv < (quick ? 1 : 3); kv++) {
+        int32_t kv_type = kv_types[kv];
         bn_model *m = load(e, BITNET_DEFAULT_MODEL, kv_type);
         ck_assert_str_eq(bn_model_backend_name(m), plugin);
         solo_run solo[N_SEQ];
@@ -285,7 +286,7 @@ static void equivalence(const char *plugin, const char *extra_path) {
             int ok = r.cos_min >= COS_MIN && !r.token_mismatch;
             printf("batch %-10s kv=%s prefix=%s: %d sequences + fork + cancel, %d steps each: min cosine %.7f, "
                    "tokens %s, %d prompt tokens reused: %s\n",
-                   plugin, kv ? "F32" : "F16", prefix ? "on " : "off", N_SEQ, STEPS, r.cos_min,
+                   plugin, bn_type_name(kv_type), prefix ? "on " : "off", N_SEQ, STEPS, r.cos_min,
                    r.token_mismatch ? "differ" : "same", r.reused, ok ? "ok" : "FAIL (together differs from alone)");
             bad += !ok;
         }

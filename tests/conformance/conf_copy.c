@@ -3,7 +3,8 @@
  * float -> 16 bit rounding to nearest even (ties, f16 subnormals,
  * overflow to infinity and signed zero are in the data). The reference
  * must do F32 -> F32/F16/BF16 and F16/BF16 -> F32; other pairs are checked
- * where a plugin accepts them.
+ * where a plugin accepts them. F32 -> Q8_0 and Q8_0 -> Q8_0 (the 8-bit KV
+ * cache) against ggml's reference rule, byte for byte.
  */
 #include "conf_tests.h"
 
@@ -76,6 +77,55 @@ static void copy_case(int pi, int32_t st, int32_t dtp, int64_t n, int64_t T, int
     free(got);
 }
 
+/* F32 -> Q8_0 (the 8-bit KV cache store): the bytes of ggml's reference
+ * rule, block scale and every q; a plugin that says no is skipped, the
+ * reference must do it. */
+static void copy_q8_case(int pi, int64_t n, int64_t T, int64_t pad) {
+    conf_plugin *p = &conf_plugins[pi];
+    conf_case c;
+    cc_init(&c, pi, BN_OP_COPY, "F32->Q8_0 n=%lld T=%lld%s", (long long)n, (long long)T, pad ? " strided" : "");
+    if (!cc_has(&c, p->be->copy, "copy"))
+        return;
+    bn_op_desc want = {.op = BN_OP_COPY, .wtype = -1, .xtype = BN_TYPE_F32, .ytype = BN_TYPE_Q8_0, .kernel = 0};
+    if (p->be->supports && !p->be->supports(p->ctx, &want)) {
+        if (p->is_reference)
+            cc_fail(&c, "the reference plugin must copy F32 -> Q8_0");
+        else
+            cc_skip(&c);
+        return;
+    }
+    size_t m = (size_t)(n * T), qb = (size_t)(n / 32 * 34 * T);
+    float *f = xmalloc(m * 4);
+    uint8_t *exp = xmalloc(qb), *got = xmalloc(qb);
+    conf_rng r;
+    rng_seed(&r, 777 + (uint64_t)n);
+    for (size_t i = 0; i < m; i++) /* blocks of very different magnitudes, one all zero, exact halves */
+        f[i] = i / 32 == 1 ? 0.0f : i < 32 ? (float)((int)i - 16) * 0.5f : rng_f(&r) * ldexpf(1.0f, (int)(i / 32 % 30) - 15);
+    for (int64_t t = 0; t < T; t++)
+        or_encode_q8_0_row(f + t * n, n, exp + t * (n / 32 * 34), NULL);
+    dev_tensor ds, dd;
+    memset(&dd, 0, sizeof dd);
+    if (dt_new(&c, p, &ds, BN_TYPE_F32, n, T, 1, pad) && dt_put(&c, p, &ds, f) &&
+        dt_new(&c, p, &dd, BN_TYPE_Q8_0, n, T, 1, 0) && cc_ok(&c, p, p->be->copy(p->ctx, &ds.t, &dd.t), "copy") &&
+        dt_get(&c, p, &dd, got)) {
+        cc_cmp_u16(&c, "Q8_0 bytes in pairs (ggml's rule: scale and every q)", (const uint16_t *)got,
+                   (const uint16_t *)exp, (int64_t)(qb / 2));
+        /* Q8_0 -> Q8_0 (a KV page copied on write) keeps every byte */
+        dev_tensor d2;
+        memset(got, 0, qb);
+        if (dt_new(&c, p, &d2, BN_TYPE_Q8_0, n, T, 1, 0) &&
+            cc_ok(&c, p, p->be->copy(p->ctx, &dd.t, &d2.t), "copy Q8_0 -> Q8_0") && dt_get(&c, p, &d2, got))
+            cc_cmp_u16(&c, "Q8_0 -> Q8_0 bytes in pairs", (const uint16_t *)got, (const uint16_t *)exp,
+                       (int64_t)(qb / 2));
+        dt_del(p, &d2);
+    }
+    dt_del(p, &ds);
+    dt_del(p, &dd);
+    free(f);
+    free(exp);
+    free(got);
+}
+
 void conf_test_copy(int pi) {
     static const int32_t types[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16};
     for (int a = 0; a < 3; a++)
@@ -84,4 +134,7 @@ void conf_test_copy(int pi) {
             copy_case(pi, types[a], types[b], 2560, 1, 0);
             copy_case(pi, types[a], types[b], 33, 4, 5);
         }
+    copy_q8_case(pi, 128, 3, 0);
+    copy_q8_case(pi, 2560, 1, 0);
+    copy_q8_case(pi, 64, 5, 32);
 }

@@ -63,6 +63,19 @@ int cc_has(conf_case *c, const void *slot, const char *slot_name) {
     return 0;
 }
 
+int conf_kv_supported(conf_case *c, conf_plugin *p, int32_t kv_type) {
+    bn_op_desc d = {.op = BN_OP_ATTENTION, .wtype = kv_type, .xtype = BN_TYPE_F32, .ytype = BN_TYPE_F32, .kernel = 0};
+    if (kv_type != BN_TYPE_Q8_0 || !p->be->supports || p->be->supports(p->ctx, &d))
+        return 1;
+    if (p->is_reference) {
+        cc_fail(c, "the reference plugin must attend over a Q8_0 cache");
+        return 0;
+    }
+    printf("SKIP plugin=%s op=attention %s: supports() says no\n", p->name, c->label);
+    cc_skip(c);
+    return 0;
+}
+
 int cc_ok(conf_case *c, conf_plugin *p, bn_status st, const char *what) {
     if (st == BN_OK)
         return 1;
@@ -157,6 +170,10 @@ int dt_new(conf_case *c, conf_plugin *p, dev_tensor *d, int32_t type, int64_t ne
     d->t.ne[3] = 1;
     d->t.nb[0] = (int64_t)es;
     d->t.nb[1] = (ne0 + pad0) * (int64_t)es;
+    if (type == BN_TYPE_Q8_0) { /* rows of 32-element blocks of 34 bytes; pad0 a multiple of 32 */
+        d->t.nb[0] = 34;
+        d->t.nb[1] = (ne0 + pad0) / 32 * 34;
+    }
     d->t.nb[2] = d->t.nb[1] * ne1;
     d->t.nb[3] = d->t.nb[2] * ne2;
     d->bytes = (size_t)d->t.nb[3];
@@ -174,8 +191,15 @@ int dt_new(conf_case *c, conf_plugin *p, dev_tensor *d, int32_t type, int64_t ne
     return 1;
 }
 
+/* Packed bytes of one row (Q8_0: whole blocks). */
+static size_t dt_row_bytes(const dev_tensor *d) {
+    if (d->t.type == BN_TYPE_Q8_0)
+        return (size_t)d->t.ne[0] / 32 * 34;
+    return (size_t)d->t.ne[0] * (size_t)d->t.nb[0];
+}
+
 int dt_put(conf_case *c, conf_plugin *p, dev_tensor *d, const void *host) {
-    size_t row = (size_t)d->t.ne[0] * (size_t)d->t.nb[0];
+    size_t row = dt_row_bytes(d);
     int64_t rows = d->t.ne[1] * d->t.ne[2];
     for (int64_t r = 0; r < rows; r++)
         if (!cc_ok(c, p, p->be->upload(p->ctx, d->buf, (size_t)(r * d->t.nb[1]), (const char *)host + r * row, row),
@@ -185,7 +209,7 @@ int dt_put(conf_case *c, conf_plugin *p, dev_tensor *d, const void *host) {
 }
 
 int dt_get(conf_case *c, conf_plugin *p, dev_tensor *d, void *host) {
-    size_t row = (size_t)d->t.ne[0] * (size_t)d->t.nb[0];
+    size_t row = dt_row_bytes(d);
     int64_t rows = d->t.ne[1] * d->t.ne[2];
     if (p->be->synchronize && !cc_ok(c, p, p->be->synchronize(p->ctx), "synchronize"))
         return 0;

@@ -55,6 +55,9 @@ void cc_skip(conf_case *c);
 /* Slot check: a NULL slot is a skip, except for the reference (which must
  * implement every op): then it is a failure. Returns non-zero if present. */
 int cc_has(conf_case *c, const void *slot, const char *slot_name);
+/* Whether the plugin attends over a cache of kv_type (Q8_0 is optional
+ * except for the reference); skips the case when not. */
+int conf_kv_supported(conf_case *c, conf_plugin *p, int32_t kv_type);
 /* st must be BN_OK; otherwise a failure naming the plugin's last_error. */
 int cc_ok(conf_case *c, conf_plugin *p, bn_status st, const char *what);
 

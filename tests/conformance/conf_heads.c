@@ -142,7 +142,9 @@ static void *make_cache(conf_rng *r, int32_t type, int32_t hd, int64_t n_ctx, in
     for (size_t i = 0; i < m; i++) {
         int64_t posi = (int64_t)(i / (size_t)hd) % n_ctx;
         float f = posi >= visible ? poison : rng_f(r);
-        if (type == BN_TYPE_F16) {
+        if (type == BN_TYPE_Q8_0) { /* encoded row by row below */
+            dec[i] = f;
+        } else if (type == BN_TYPE_F16) {
             uint16_t h = or_f32_to_f16(f);
             ((uint16_t *)buf)[i] = h;
             dec[i] = or_f16_to_f32(h);
@@ -151,6 +153,10 @@ static void *make_cache(conf_rng *r, int32_t type, int32_t hd, int64_t n_ctx, in
             dec[i] = f;
         }
     }
+    if (type == BN_TYPE_Q8_0)
+        for (size_t row = 0; row < m / (size_t)hd; row++)
+            or_encode_q8_0_row(dec + row * (size_t)hd, hd, (uint8_t *)buf + row * (size_t)hd / 32 * 34,
+                               dec + row * (size_t)hd);
     return buf;
 }
 
@@ -161,6 +167,8 @@ void conf_test_attention(int pi) {
         /* odd and wide GQA groups, head_dim tails, key counts off multiples of 4 */
         {6, 2, 80, 5, 7, BN_TYPE_F16},    {16, 2, 256, 2, 9, BN_TYPE_F32}, {32, 4, 96, 1, 200, BN_TYPE_F16},
         {4, 2, 36, 3, 11, BN_TYPE_F16},   {3, 1, 20, 2, 5, BN_TYPE_F32},
+        /* the 8-bit cache (--kv-type q8_0): judged on the values it decodes to */
+        {20, 5, 128, 1, 37, BN_TYPE_Q8_0}, {8, 8, 64, 3, 100, BN_TYPE_Q8_0}, {32, 4, 96, 2, 200, BN_TYPE_Q8_0},
     };
     conf_plugin *p = &conf_plugins[pi];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -168,7 +176,7 @@ void conf_test_attention(int pi) {
         conf_case c;
         cc_init(&c, pi, BN_OP_ATTENTION, "heads=%d/%d head_dim=%d T=%d pos0=%d cache=%s", ac->nh, ac->nkv, ac->hd,
                 ac->T, ac->pos0, bn_type_name(ac->kv_type));
-        if (!cc_has(&c, p->be->attention, "attention"))
+        if (!cc_has(&c, p->be->attention, "attention") || !conf_kv_supported(&c, p, ac->kv_type))
             continue;
         int64_t visible = ac->pos0 + ac->T, n_ctx = visible + 3;
         size_t mq = (size_t)ac->hd * (size_t)ac->nh * (size_t)ac->T;

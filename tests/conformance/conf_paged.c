@@ -32,8 +32,11 @@ typedef struct paged_data {
     float *q;
 } paged_data;
 
+/* Q8_0 values are only collected here (in dec), then encoded row by row. */
 static void store(int32_t type, void *buf, float *dec, size_t i, float f) {
-    if (type == BN_TYPE_F16) {
+    if (type == BN_TYPE_Q8_0) {
+        dec[i] = f;
+    } else if (type == BN_TYPE_F16) {
         uint16_t h = or_f32_to_f16(f);
         ((uint16_t *)buf)[i] = h;
         dec[i] = or_f16_to_f32(h);
@@ -92,6 +95,12 @@ static void make_case(const paged_case *pc, uint64_t seed, paged_data *pd) {
                 }
     }
     free(perm);
+    if (pc->kv_type == BN_TYPE_Q8_0)
+        for (size_t row = 0; row < m / (size_t)pc->hd; row++) {
+            size_t o = row * (size_t)pc->hd, ob = row * (size_t)pc->hd / 32 * 34;
+            or_encode_q8_0_row(pd->kd + o, pc->hd, (uint8_t *)pd->k + ob, pd->kd + o);
+            or_encode_q8_0_row(pd->vd + o, pc->hd, (uint8_t *)pd->v + ob, pd->vd + o);
+        }
     /* query rows round-robin over the sequences, each in position order */
     pd->rows = xmalloc((size_t)pd->T * 8);
     int32_t done[MAX_SEQS] = {0};
@@ -211,6 +220,8 @@ void conf_test_attention_paged(int pi) {
         {6, 6, 80, 32, 16, BN_TYPE_F32, 4, {31, 64, 0, 3}, {3, 2, 33, 1}},
         /* wide group, long sequence over many small pages */
         {16, 2, 96, 16, 40, BN_TYPE_F16, 2, {300, 16}, {2, 16}},
+        /* the 8-bit cache, the 2B-4T head shape */
+        {20, 5, 128, 64, 12, BN_TYPE_Q8_0, 2, {130, 5}, {1, 40}},
     };
     conf_plugin *p = &conf_plugins[pi];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -219,7 +230,8 @@ void conf_test_attention_paged(int pi) {
         cc_init(&c, pi, BN_OP_ATTENTION, "paged heads=%d/%d head_dim=%d page=%d seqs=%d cache=%s", pc->nh, pc->nkv,
                 pc->hd, pc->page, pc->n_seqs, bn_type_name(pc->kv_type));
         if (!cc_has(&c, BN_BACKEND_HAS(p->be, attention_paged) ? (const void *)p->be->attention_paged : NULL,
-                    "attention_paged"))
+                    "attention_paged") ||
+            !conf_kv_supported(&c, p, pc->kv_type))
             continue;
         paged_data pd;
         make_case(pc, 4000 + i, &pd);

@@ -57,6 +57,26 @@ float or_f16_to_f32(uint16_t h) {
     return bits_f32(sign | ((e - 15u + 127u) << 23) | (m << 13));
 }
 
+void or_encode_q8_0_row(const float *x, int64_t n, uint8_t *out, float *dec) {
+    for (int64_t b = 0; b < n / 32; b++) {
+        const float *xb = x + b * 32;
+        uint8_t *blk = out + b * 34;
+        float amax = 0.0f;
+        for (int i = 0; i < 32; i++)
+            amax = fabsf(xb[i]) > amax ? fabsf(xb[i]) : amax;
+        float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        uint16_t dh = or_f32_to_f16(d);
+        blk[0] = (uint8_t)(dh & 0xff);
+        blk[1] = (uint8_t)(dh >> 8);
+        for (int i = 0; i < 32; i++) {
+            int q = (int)roundf(xb[i] * id);
+            blk[2 + i] = (uint8_t)(int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+            if (dec)
+                dec[b * 32 + i] = or_f16_to_f32(dh) * (float)(int8_t)blk[2 + i];
+        }
+    }
+}
+
 uint16_t or_f32_to_bf16(float f) {
     uint32_t x = f32_bits(f);
     if ((x & 0x7fffffffu) > 0x7f800000u)

@@ -18,6 +18,11 @@ float or_f16_to_f32(uint16_t h);
 uint16_t or_f32_to_bf16(float f);
 float or_bf16_to_f32(uint16_t h);
 
+/* n floats (a multiple of 32) as Q8_0 blocks by ggml's reference rule:
+ * d = amax / 127 stored as f16, q = roundf(x * (1 / d)) (0 when d = 0);
+ * with dec, the stored values f16(d) * q go there too. */
+void or_encode_q8_0_row(const float *x, int64_t n, uint8_t *out, float *dec);
+
 /* Bytes a n_rows x n_cols matrix takes in `type` (0 if the shape does not
  * fit), computed from the format definitions, not from backend.h. */
 size_t or_storage_size(int32_t type, int64_t n_rows, int64_t n_cols);

@@ -84,6 +84,15 @@ r = json.load(open(sys.argv[1]))[0]
 # 42 tokens in 16-token pages: 3 each unshared (12); the first two pages are shared by all four
 assert r["pages_unshared"] == 12 and r["pages_used"] == 2 + 4 * 1, r
 PY
+# the 8-bit KV cache (head_dim 32 here): runs, and a 16-sequence batch with it
+check "run --kv-type q8_0" 0 "$bin" run -m "$model" -p "Hello" -n 8 --temp 0 -t 1 --kv-type q8_0
+has out "^Hello"; has err "generated 8 tokens"
+check "bench --parallel --kv-type q8_0" 0 "$bin" bench -m "$model" --parallel 16 -p 8 -n 2 -r 1 -t 1 --kv-type q8_0
+has out "KV Q8_0"
+check "inspect --kv-type q8_0" 0 "$bin" inspect "$model" --kv-type q8_0
+has out "KV Q8_0"
+check "bad --kv-type" 2 "$bin" run -m "$model" -p "Hello" --kv-type q4_0
+has err "f16, f32 or q8_0"
 check "bad --parallel" 2 "$bin" bench -m "$model" --parallel 0,4
 check "bad --parallel list" 2 "$bin" bench -m "$model" --parallel 4x
 check "shared prefix longer than the prompt" 2 "$bin" bench -m "$model" --parallel 2 -p 8 --shared-prefix 9

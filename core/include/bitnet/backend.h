@@ -244,7 +244,9 @@ typedef struct bn_weight bn_weight;           /* plugin-defined, prepared */
  * Unused dimensions have ne = 1. Ops require nb[0] == element size. */
 typedef struct bn_tensor {
     void *data;
-    int32_t type; /* bn_type: F32, F16, BF16, I8, I32 */
+    int32_t type; /* bn_type: F32, F16, BF16, I8, I32; Q8_0 for an 8-bit KV cache
+                   * (ne[0] elements in whole 32-element blocks, nb[0] = 34,
+                   * the bytes of one block) */
     int32_t _pad;
     int64_t ne[4];
     int64_t nb[4];
@@ -408,8 +410,9 @@ typedef struct bn_backend {
     bn_status (*rope)(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
     /* Row-wise softmax over ne[0] of (x * scale); dst may alias x. */
     bn_status (*softmax)(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst);
-    /* q: F32 [head_dim, n_head, n_tokens]; k, v caches: F32/F16
-     * [head_dim, n_ctx, n_head_kv]; out: F32 [head_dim, n_head, n_tokens].
+    /* q: F32 [head_dim, n_head, n_tokens]; k, v caches: F32/F16, or Q8_0
+     * where supports(ATTENTION, wtype Q8_0) says so, [head_dim, n_ctx,
+     * n_head_kv]; out: F32 [head_dim, n_head, n_tokens].
      * Query t sees cache positions [0, pos0 + t]. */
     bn_status (*attention)(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k,
                            const bn_tensor *v, const bn_attn_args *args, bn_tensor *out);
@@ -418,7 +421,10 @@ typedef struct bn_backend {
                          bn_tensor *dst);
     /* dst = a + b, elementwise F32; dst may alias a or b. */
     bn_status (*add)(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst);
-    /* dst = src with type conversion (F32, F16, BF16), same shape; strided. */
+    /* dst = src with type conversion (F32, F16, BF16), same shape; strided.
+     * Where supports(COPY) says so also F32 -> Q8_0 (ggml's reference
+     * rule) and Q8_0 -> Q8_0: the stores and page copies of an 8-bit KV
+     * cache. The core asks before it plans one. */
     bn_status (*copy)(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
 
     /* Host-side codec: encode n_rows x n_cols f32 into `type` storage
@@ -429,7 +435,7 @@ typedef struct bn_backend {
 
     /* ---- ABI 1.1 ---- */
     /* Paged attention (bn_paged_attn_args): q, out F32 [head_dim, n_head,
-     * n_tokens]; k, v F32/F16 [head_dim, page_size, n_head_kv, n_pages];
+     * n_tokens]; k, v F32/F16 (Q8_0 as for attention) [head_dim, page_size, n_head_kv, n_pages];
      * rows I32 [2, n_tokens] of (position, sequence); page_table I32
      * [max_pages, n_seqs]. Same numerics as attention. */
     bn_status (*attention_paged)(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,

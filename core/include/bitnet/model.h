@@ -65,7 +65,7 @@ typedef struct bn_model_opts {
     int32_t n_ctx;   /* 0 = the model's training context */
     int32_t n_batch; /* tokens per forward pass during prompt processing; 0 = 256 */
     int32_t kernel;  /* bn_kernel for ternary weights */
-    int32_t kv_type; /* cache element type: BN_TYPE_F16 (default) or BN_TYPE_F32 */
+    int32_t kv_type; /* cache element type: BN_TYPE_F16 (default), BN_TYPE_F32 or BN_TYPE_Q8_0 */
     int32_t no_mem_check; /* skip the free-memory refusal */
     int32_t lm_head_type; /* -1 = as stored; BN_TYPE_Q8_0 = re-encode a float LM head
                              (the output matrix, or the tied embedding) at load */

@@ -79,12 +79,11 @@ static bn_tensor row_range(const bn_tensor *t, int dim, int64_t r0, int64_t n) {
 
 bn_tensor bn_pool_kv_view(const bn_kv_pool *p, int il, int which) {
     const bn_hparams *hp = &p->m->hp;
-    int64_t es = p->kv_type == BN_TYPE_F32 ? 4 : 2;
     bn_tensor t = {.data = p->kv_base + (2 * (uint64_t)il + (uint64_t)which) * p->pages.n_pages * p->layer_page_bytes,
                    .type = p->kv_type,
                    .ne = {hp->head_dim, p->page_tokens, hp->n_head_kv, p->pages.n_pages}};
-    t.nb[0] = es;
-    t.nb[1] = es * hp->head_dim;
+    t.nb[0] = p->kv_type == BN_TYPE_Q8_0 ? 34 : p->kv_type == BN_TYPE_F32 ? 4 : 2; /* Q8_0: a block */
+    t.nb[1] = (int64_t)bn_kv_row_bytes(p->kv_type, hp->head_dim);
     t.nb[2] = t.nb[1] * p->page_tokens;
     t.nb[3] = t.nb[2] * hp->n_head_kv;
     return t;

@@ -33,6 +33,20 @@ static void release_pages(const void *data, uint64_t size) {
         madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }
 
+/* The backend must store F32 rows into the cache type and attend over it
+ * (Q8_0 is not in every plugin). */
+static bn_status check_kv_support(const bn_model *m) {
+    int32_t kt = m->plan.kv_type;
+    bn_op_desc store = {.op = BN_OP_COPY, .wtype = -1, .xtype = BN_TYPE_F32, .ytype = kt, .kernel = 0};
+    bn_op_desc cow = {.op = BN_OP_COPY, .wtype = -1, .xtype = kt, .ytype = kt, .kernel = 0}; /* pages */
+    bn_op_desc attn = {.op = BN_OP_ATTENTION, .wtype = kt, .xtype = BN_TYPE_F32, .ytype = BN_TYPE_F32, .kernel = 0};
+    if (m->be->supports && (!m->be->supports(m->ctx, &store) || !m->be->supports(m->ctx, &cow) ||
+                            !m->be->supports(m->ctx, &attn)))
+        return bn_fail(BN_ERR_UNSUPPORTED, "backend '%s' has no %s KV cache; use --kv-type f16%s", m->be->info.name,
+                       bn_type_name(kt), kt == BN_TYPE_Q8_0 ? " or a backend that has one (--backend cpu-avx2)" : "");
+    return BN_OK;
+}
+
 static bn_status load_matrix(bn_model *m, const char *name, int64_t rows, int64_t cols, bn_weight **out) {
     const bn_gguf_tensor *t;
     bn_status st = bn_gguf_require_tensor(m->gguf, name, &t);
@@ -232,6 +246,8 @@ bn_status bn_model_load(bn_engine *e, const char *path, const bn_model_opts *opt
         st = bn_plan_from_gguf(m->gguf, &m->hp, &m->opts, &m->plan);
     if (st == BN_OK && !m->opts.no_mem_check)
         st = check_memory(&m->plan);
+    if (st == BN_OK)
+        st = check_kv_support(m);
     if (st != BN_OK)
         goto fail;
     const bn_gguf_tensor *emb;

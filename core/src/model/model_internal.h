@@ -43,4 +43,13 @@ static inline bn_tensor bn_view(void *data, int32_t type, int64_t ne0, int64_t n
     return t;
 }
 
+/* Bytes of one cached K or V row (one token, one kv head) of head_dim
+ * elements in the cache type: F32, F16, or Q8_0 (32-element blocks of 34
+ * bytes; head_dim a multiple of 32, checked by the plan). */
+static inline uint64_t bn_kv_row_bytes(int32_t kv_type, int64_t head_dim) {
+    if (kv_type == BN_TYPE_Q8_0)
+        return (uint64_t)head_dim / 32 * 34;
+    return (uint64_t)head_dim * (kv_type == BN_TYPE_F32 ? 4u : 2u);
+}
+
 #endif

@@ -6,8 +6,6 @@
 
 #include "model_internal.h"
 
-static int64_t kv_elem_size(int32_t t) { return t == BN_TYPE_F32 ? 4 : 2; }
-
 /* Scratch floats for one batch of n tokens: residual, normed input, q, k,
  * v, attention out, gate, up, and the logits of one token per row. */
 static uint64_t scratch_floats(const bn_hparams *hp, int64_t n, int64_t n_vocab) {
@@ -24,8 +22,11 @@ bn_status bn_plan_from_gguf(const bn_gguf *g, const bn_hparams *hp, const bn_mod
     if (plan->n_batch > plan->n_ctx)
         plan->n_batch = plan->n_ctx;
     plan->kv_type = opts->kv_type;
-    if (plan->kv_type != BN_TYPE_F16 && plan->kv_type != BN_TYPE_F32)
-        return bn_fail(BN_ERR_INVALID, "KV cache type must be F16 or F32");
+    if (plan->kv_type != BN_TYPE_F16 && plan->kv_type != BN_TYPE_F32 && plan->kv_type != BN_TYPE_Q8_0)
+        return bn_fail(BN_ERR_INVALID, "KV cache type must be F16, F32 or Q8_0");
+    if (plan->kv_type == BN_TYPE_Q8_0 && hp->head_dim % 32)
+        return bn_fail(BN_ERR_UNSUPPORTED, "a Q8_0 KV cache needs head_dim a multiple of 32 (this model: %d)",
+                       hp->head_dim);
     if (plan->n_ctx < 1 || plan->n_ctx > (1 << 24))
         return bn_fail(BN_ERR_INVALID, "context length %d out of range (1 .. 16M)", plan->n_ctx);
     for (uint64_t i = 0; i < bn_gguf_tensor_count(g); i++) {
@@ -37,7 +38,7 @@ bn_status bn_plan_from_gguf(const bn_gguf *g, const bn_hparams *hp, const bn_mod
     const bn_gguf_tensor *emb = bn_gguf_find_tensor(g, "token_embd.weight");
     int64_t n_vocab = emb && emb->n_dims == 2 ? emb->ne[1] : 0;
     plan->kv_bytes_per_token =
-        (uint64_t)hp->n_layer * 2 * (uint64_t)hp->n_head_kv * (uint64_t)hp->head_dim * (uint64_t)kv_elem_size(plan->kv_type);
+        (uint64_t)hp->n_layer * 2 * (uint64_t)hp->n_head_kv * bn_kv_row_bytes(plan->kv_type, hp->head_dim);
     plan->kv_total = plan->kv_bytes_per_token * (uint64_t)plan->n_ctx;
     plan->scratch_bytes = 4 * scratch_floats(hp, plan->n_batch, n_vocab) + 64 * 16; /* + view alignment */
     plan->total = plan->weight_total + plan->kv_total + plan->scratch_bytes;

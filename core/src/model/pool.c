@@ -57,8 +57,8 @@ static bn_status shape_pool(const bn_mem_plan *plan, const bn_hparams *hp, int p
         o->no_prefix_cache = 1;
     }
     ps->max_pages = (o->max_seq_len + ps->page_tokens - 1) / ps->page_tokens;
-    ps->layer_page_bytes = (uint64_t)hp->head_dim * (uint64_t)ps->page_tokens * (uint64_t)hp->n_head_kv *
-                           (plan->kv_type == BN_TYPE_F32 ? 4u : 2u);
+    ps->layer_page_bytes =
+        bn_kv_row_bytes(plan->kv_type, hp->head_dim) * (uint64_t)ps->page_tokens * (uint64_t)hp->n_head_kv;
     ps->page_bytes = 2 * (uint64_t)hp->n_layer * ps->layer_page_bytes;
     uint64_t one_seq = ps->page_bytes * (uint64_t)ps->max_pages, budget = o->budget_bytes;
     bn_hw_info hw;

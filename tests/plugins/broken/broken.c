@@ -23,6 +23,9 @@
  *   add-drop-last           add leaves the last element as a
  *   paged-swap-pages        attention_paged with pages 0 and 1 of every
  *                           sequence swapped in its page table
+ *   copy-q8-step            copy to Q8_0: the first q one step off
+ *   attn-q8-scale           attention over a Q8_0 K cache whose block
+ *                           scales read about 1 % high
  * Test double: never installed.
  */
 #include <dlfcn.h>
@@ -149,6 +152,8 @@ static bn_status broken_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tenso
     bn_status st = ref->copy(ctx, src, dst);
     if (st == BN_OK && is("copy-f16-ulp") && dst->type == BN_TYPE_F16)
         *(uint16_t *)dst->data ^= 1u;
+    if (st == BN_OK && is("copy-q8-step") && dst->type == BN_TYPE_Q8_0)
+        ((int8_t *)dst->data)[2] = (int8_t)(((int8_t *)dst->data)[2] == 127 ? 126 : ((int8_t *)dst->data)[2] + 1);
     return st;
 }
 
@@ -202,6 +207,25 @@ static bn_status broken_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float s
 
 static bn_status broken_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                                   const bn_attn_args *args, bn_tensor *out) {
+    if (is("attn-q8-scale") && k && k->type == BN_TYPE_Q8_0 && k->nb[1] == k->ne[0] / 32 * 34) {
+        /* a copy of the (contiguous) K cache with every block scale's f16
+         * bits + 10: about 1 % larger */
+        size_t bytes = (size_t)(k->nb[2] * k->ne[2]);
+        unsigned char *c = malloc(bytes);
+        if (!c)
+            return BN_ERR_NOMEM;
+        memcpy(c, k->data, bytes);
+        for (size_t b = 0; b + 34 <= bytes; b += 34) {
+            unsigned h = (unsigned)(c[b] | c[b + 1] << 8) + 10u;
+            c[b] = (unsigned char)h;
+            c[b + 1] = (unsigned char)(h >> 8);
+        }
+        bn_tensor kk = *k;
+        kk.data = c;
+        bn_status st = ref->attention(ctx, q, &kk, v, args, out);
+        free(c);
+        return st;
+    }
     bn_status st = ref->attention(ctx, q, k, v, args, out);
     if (st != BN_OK || !is("attn-swap-heads") || args->n_head < 2)
         return st;
