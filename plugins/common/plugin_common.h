@@ -43,8 +43,10 @@ size_t pc_elem_size(int32_t type); /* 0 for non-element types */
 bn_status pc_check(bn_backend_ctx *ctx, const bn_tensor *t, const char *op, const char *what,
                     const int32_t *types);
 int pc_same_shape(const bn_tensor *a, const bn_tensor *b);
-/* The copy op of every CPU plugin (F32/F16/BF16 both ways, F32 -> Q8_0). */
+/* The copy op of the CPU plugins (F32/F16/BF16 both ways, F32 -> Q8_0,
+ * Q8_0 -> Q8_0), and its argument checks for a plugin's own fast path. */
 bn_status pc_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
+bn_status pc_copy_check(bn_backend_ctx *ctx, const bn_tensor *src, const bn_tensor *dst);
 /* n (a multiple of 32) floats as Q8_0 blocks, ggml's reference rule. */
 void pc_encode_q8_0_row(const float *x, int64_t n, uint8_t *out);
 int64_t pc_n_rows(const bn_tensor *t); /* ne[1] * ne[2] * ne[3] */

@@ -137,7 +137,7 @@ const float *pc_row_scale(const bn_tensor *s, const bn_tensor *rows_of, int64_t 
  * F16/BF16 value is exact in f32, so going through f32 rounds once), and
  * F32 -> Q8_0 (a KV cache) by rows of whole blocks with the same rule as
  * the Q8_0 encoder; Q8_0 -> Q8_0 as bytes (pages copied on write). */
-bn_status pc_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
+bn_status pc_copy_check(bn_backend_ctx *ctx, const bn_tensor *src, const bn_tensor *dst) {
     static const int32_t floats[] = {BN_TYPE_F32, BN_TYPE_F16, BN_TYPE_BF16, BN_TYPE_Q8_0, -1};
     bn_status st;
     if ((st = pc_check(ctx, src, "copy", "src", floats)) != BN_OK ||
@@ -145,6 +145,13 @@ bn_status pc_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
         return st;
     if (!pc_same_shape(src, dst))
         return pc_fail(ctx, BN_ERR_INVALID, "copy: src and dst must have one shape");
+    return BN_OK;
+}
+
+bn_status pc_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
+    bn_status st = pc_copy_check(ctx, src, dst);
+    if (st != BN_OK)
+        return st;
     int q8_same = src->type == BN_TYPE_Q8_0 && dst->type == BN_TYPE_Q8_0; /* a KV page copied on write */
     if ((src->type == BN_TYPE_Q8_0 || dst->type == BN_TYPE_Q8_0) && !q8_same && src->type != BN_TYPE_F32)
         return pc_fail(ctx, BN_ERR_UNSUPPORTED, "copy: %s -> %s is not supported (Q8_0 only from F32 or Q8_0)",
