@@ -13,6 +13,7 @@ from . import _lib as L
 from ._lib import BitnetError, byref, check
 from ._stops import StopMatcher
 
+_KV_TYPES = {"f16": L.BN_TYPE_F16, "f32": L.BN_TYPE_F32, "q8_0": L.BN_TYPE_Q8_0}
 _KERNELS = {"auto": L.BN_KERNEL_AUTO, "mad": L.BN_KERNEL_MAD, "tl1": L.BN_KERNEL_TL1,
             "tl2": L.BN_KERNEL_TL2}
 
@@ -43,13 +44,15 @@ class Bitnet:
     still open from an earlier call then raises RuntimeError when resumed."""
 
     def __init__(self, model_path=None, n_ctx=0, n_threads=None, backend=None, seed=None,
-                 n_batch=256, kernel=None):
+                 n_batch=256, kernel=None, kv_type="f16"):
         """model_path None: as the CLI resolves it -- the [model] path of the
         config file or BITNET_MODEL if set, else the bundled model. n_ctx 0:
         the model's training context. n_threads None: the settings' (one per
         physical core by default). backend: force a plugin by name. seed:
         sampling seed for calls that give none (None: a fresh random one each
-        call). kernel: "auto", "mad", "tl1" or "tl2"."""
+        call). kernel: "auto", "mad", "tl1" or "tl2". kv_type: the KV cache,
+        "f16", "f32" or "q8_0" (8-bit, about half the memory of f16), as the
+        CLI's --kv-type."""
         self._closed = True  # until everything below exists; close() is then safe
         self._engine = self._model = self._vocab = self._session = None
         self._settings = None
@@ -58,6 +61,9 @@ class Bitnet:
         n_threads = _int_arg("n_threads", n_threads, 1, 4096, allow_none=True)
         if seed is not None:
             _int_arg("seed", seed, 0, 2**64 - 1)
+        if kv_type not in _KV_TYPES:
+            raise ValueError("kv_type must be one of %s, got %r" % (", ".join(_KV_TYPES), kv_type))
+        self._kv_type = _KV_TYPES[kv_type]
         if kernel is not None and kernel not in _KERNELS:
             raise ValueError("kernel must be one of %s, got %r" % (", ".join(_KERNELS), kernel))
         self.seed = seed
@@ -91,7 +97,7 @@ class Bitnet:
         self._engine = eng
         mo = L.bn_model_opts()
         L.bn_model_opts_init(byref(mo))
-        mo.n_ctx, mo.n_batch = n_ctx, n_batch
+        mo.n_ctx, mo.n_batch, mo.kv_type = n_ctx, n_batch, self._kv_type
         mo.kernel = _KERNELS.get((s.kernel or b"auto").decode(), L.BN_KERNEL_AUTO)
         model = ctypes.c_void_p()
         check(L.bn_model_load(eng, os.fsencode(self.model_path), byref(mo), byref(model)),

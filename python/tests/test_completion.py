@@ -114,3 +114,12 @@ def test_stop_strings_cut_the_output(llm):
     r = llm(prompt, max_tokens=48, temperature=0, stop="zzzz")
     assert text_of(r) == full and r["choices"][0]["finish_reason"] == "length"
 
+
+
+def test_q8_0_kv_cache_matches_cli(cli, model_path):
+    """kv_type="q8_0" is the CLI's --kv-type q8_0: the same greedy text."""
+    prompt = "The sea"
+    out = cli("run", "-m", model_path, "-p", prompt, "-n", "32", "--temp", "0", "-t", "2", "--kv-type", "q8_0")
+    with bitnet.Bitnet(model_path, n_threads=2, kv_type="q8_0") as m:
+        r = m.create_completion(prompt, max_tokens=32, temperature=0)
+    assert text_of(r) and out == prompt + text_of(r)

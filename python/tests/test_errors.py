@@ -47,7 +47,7 @@ def test_bad_prompts(llm):
 
 
 @pytest.mark.parametrize("kw", [dict(n_ctx=-1), dict(n_threads=0), dict(n_batch=0), dict(kernel="fast"),
-                                dict(seed=-5)])
+                                dict(seed=-5), dict(kv_type="q4_0"), dict(kv_type=8)])
 def test_bad_constructor_arguments(model_path, kw):
     with pytest.raises(ValueError):
         bitnet.Bitnet(model_path, **kw)
