@@ -168,8 +168,9 @@ static void lanes_work(void *arg, int64_t begin, int64_t end, int thread_index) 
         __m256i *acc16 = (__m256i *)(acc + TILE_ROWS * ACC_BYTES);
         /* tiles of rows whose code lines, 16-bit and 32-bit sums stay in L2
          * while every part of every block passes over them */
-        for (int64_t r0 = c0; r0 < c1; r0 += TILE_ROWS) {
-            int64_t r1 = r0 + TILE_ROWS < c1 ? r0 + TILE_ROWS : c1;
+        int64_t n_tiles = (c1 - c0 + TILE_ROWS - 1) / TILE_ROWS; /* of equal size: no small last one */
+        for (int64_t ti = 0; ti < n_tiles; ti++) {
+            int64_t r0 = c0 + (c1 - c0) * ti / n_tiles, r1 = c0 + (c1 - c0) * (ti + 1) / n_tiles;
             memset(acc, 0, (size_t)TILE_ROWS * (ACC_BYTES + 32));
             for (int64_t blk = 0; blk < w->k_pad / AX_BLOCK; blk++) {
                 for (int part = 0; part < PARTS; part++) {
