@@ -35,7 +35,7 @@ case $(basename "$cc") in
   *) echo "run_fuzz.sh: needs clang (CC=$cc)" >&2; exit 2 ;;
 esac
 
-all="gguf safetensors spm tokjson hfconfig ini vocab model"
+all="gguf safetensors spm tokjson hfconfig ini vocab model request"
 targets=${BITNET_FUZZ_TARGETS:-$all}
 seed=${BITNET_FUZZ_SEED:-0}
 [ "$seed" -gt 0 ] 2>/dev/null || seed=$(( $(date +%s) % 2000000000 + 1 ))
@@ -61,6 +61,7 @@ limits() {
     ini)         echo "4096 64 -dict=$here/dict/ini.dict" ;;
     vocab)       echo "16384 256" ;;
     model)       echo "262144 512" ;;  # plus a 64 MiB memory plan budget inside
+    request)     echo "65536 64 -dict=$here/dict/request.dict" ;;
     *)           echo "unknown" ;;
   esac
 }
