@@ -48,5 +48,6 @@ int bn_cmd_perplexity(int argc, char **argv);
 int bn_cmd_inspect(int argc, char **argv);
 int bn_cmd_convert(int argc, char **argv);
 int bn_cmd_tokenize(int argc, char **argv);
+int bn_cmd_serve(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ static const bn_command commands[] = {
     {"inspect", "show a GGUF's metadata, tensors and memory plan", bn_cmd_inspect},
     {"convert", "Hugging Face checkpoint -> GGUF, or re-encode a GGUF", bn_cmd_convert},
     {"tokenize", "show the token ids and pieces of a text", bn_cmd_tokenize},
+    {"serve", "OpenAI-compatible HTTP server for many users at once", bn_cmd_serve},
     {"plugins", "list backend plugins, their scores here and which one is chosen", bn_cmd_plugins},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libhwloc-dev libinih-dev check
-      libcjson-dev libpcre2-dev clang python3 python3-pip)
+      libcjson-dev libpcre2-dev libmicrohttpd-dev haproxy clang python3 python3-pip)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -19,7 +19,7 @@ fi
 
 # Python side of the tokenizer parity tests and benchmarks: HF tokenizers,
 # and llama.cpp's gguf-py (an independent GGUF reader for the decode tests).
-for mod in tokenizers gguf; do
+for mod in tokenizers gguf openai; do
   if ! python3 -c "import $mod" 2>/dev/null; then
     echo "install-deps: pip install $mod"
     python3 -m pip install -q "$mod" 2>/dev/null ||

@@ -117,6 +117,8 @@ static int apply_key(bn_settings *s, const char *section, const char *key, const
         if (!parse_log_level(v, &x))
             return -1;
         s->log_level = x;
+    } else if (!strcasecmp(section, "server")) {
+        return 1; /* `bitnet serve` reads and checks its own section */
     } else {
         return 0;
     }
