@@ -49,6 +49,11 @@ enum MHD_Result srv_fail(srv_server *s, struct MHD_Connection *c, int status, co
     return srv_send_error(s, c, &e);
 }
 
+enum MHD_Result srv_unauthorized(srv_server *s, struct MHD_Connection *c) {
+    return srv_fail(s, c, 401, "authentication_error", NULL, "invalid_api_key",
+                    "Incorrect API key provided: send 'Authorization: Bearer <key>' with a key the server knows");
+}
+
 srv_model *srv_current(srv_server *s) {
     pthread_mutex_lock(&s->mu);
     srv_model *m = s->current;
@@ -109,6 +114,7 @@ static const struct route {
     {"/v1/chat/completions", "POST", r_chat},
     {"/completions", "POST", r_completions},
     {"/chat/completions", "POST", r_chat},
+    {"/", "GET", srv_route_page},
     {"/v1/models", "GET", srv_route_models},
     {"/health", "GET", srv_route_health},
     {"/health/ready", "GET", srv_route_ready},

@@ -39,6 +39,8 @@ enum MHD_Result srv_send_json(srv_server *s, struct MHD_Connection *c, int statu
 enum MHD_Result srv_send_error(srv_server *s, struct MHD_Connection *c, const srv_error *e);
 enum MHD_Result srv_fail(srv_server *s, struct MHD_Connection *c, int status, const char *type, const char *param,
                          const char *code, const char *msg);
+/* 401 with WWW-Authenticate: the key is missing or wrong. */
+enum MHD_Result srv_unauthorized(srv_server *s, struct MHD_Connection *c);
 /* The current model with a reference (NULL if none). */
 srv_model *srv_current(srv_server *s);
 /* Authorization: Bearer <key>; admin: only the admin key. 1 if allowed. */
@@ -47,6 +49,7 @@ int srv_authorized(const srv_server *s, struct MHD_Connection *c, int admin);
 /* Routes. */
 enum MHD_Result srv_route_completion(srv_server *s, struct MHD_Connection *c, req_ctx *ctx, srv_kind kind);
 enum MHD_Result srv_route_completion_resumed(srv_server *s, struct MHD_Connection *c, req_ctx *ctx);
+enum MHD_Result srv_route_page(srv_server *s, struct MHD_Connection *c, req_ctx *ctx);
 enum MHD_Result srv_route_models(srv_server *s, struct MHD_Connection *c, req_ctx *ctx);
 enum MHD_Result srv_route_health(srv_server *s, struct MHD_Connection *c, req_ctx *ctx);
 enum MHD_Result srv_route_ready(srv_server *s, struct MHD_Connection *c, req_ctx *ctx);

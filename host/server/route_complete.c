@@ -156,8 +156,7 @@ enum MHD_Result srv_route_completion_resumed(srv_server *s, struct MHD_Connectio
 
 enum MHD_Result srv_route_completion(srv_server *s, struct MHD_Connection *c, req_ctx *ctx, srv_kind kind) {
     if (!srv_authorized(s, c, 0))
-        return srv_fail(s, c, 401, "authentication_error", NULL, "invalid_api_key",
-                        "Incorrect API key provided: send 'Authorization: Bearer <key>' with a key the server knows");
+        return srv_unauthorized(s, c);
     srv_model *m = srv_current(s);
     if (!m)
         return srv_fail(s, c, 503, "server_error", NULL, "model_not_loaded", "no model is loaded yet; try again");

@@ -6,6 +6,29 @@
 #include <cjson/cJSON.h>
 
 #include "http_internal.h"
+#include "page.h"
+
+/* The chat page: constant, compiled in, no key needed to load it (the page
+ * asks for one). The policy allows its inline code and calls to this
+ * server only. */
+enum MHD_Result srv_route_page(srv_server *s, struct MHD_Connection *c, req_ctx *ctx) {
+    (void)ctx;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer((size_t)srv_page_html_len, (void *)srv_page_html, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                            "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
+                            "frame-ancestors 'none'");
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    srv_metrics_http(&s->metrics, 200);
+    return ret;
+}
 
 enum MHD_Result srv_route_health(srv_server *s, struct MHD_Connection *c, req_ctx *ctx) {
     (void)ctx;
@@ -26,7 +49,7 @@ enum MHD_Result srv_route_ready(srv_server *s, struct MHD_Connection *c, req_ctx
 enum MHD_Result srv_route_models(srv_server *s, struct MHD_Connection *c, req_ctx *ctx) {
     (void)ctx;
     if (!srv_authorized(s, c, 0))
-        return srv_fail(s, c, 401, "authentication_error", NULL, "invalid_api_key", "Incorrect API key provided");
+        return srv_unauthorized(s, c);
     srv_model *m = srv_current(s);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "object", "list");
@@ -89,7 +112,7 @@ static int opt_bool(const cJSON *o, const char *k, int dflt) {
 /* {"content": "...", "add_special": false, "with_pieces": false} -> {"tokens": [...]} (llama-server's shape). */
 enum MHD_Result srv_route_tokenize(srv_server *s, struct MHD_Connection *c, req_ctx *ctx) {
     if (!srv_authorized(s, c, 0))
-        return srv_fail(s, c, 401, "authentication_error", NULL, "invalid_api_key", "Incorrect API key provided");
+        return srv_unauthorized(s, c);
     enum MHD_Result ret;
     cJSON *o = json_body(s, c, ctx, &ret);
     if (!o)
@@ -153,7 +176,7 @@ enum MHD_Result srv_route_tokenize(srv_server *s, struct MHD_Connection *c, req_
 /* {"tokens": [ids]} -> {"content": "..."} */
 enum MHD_Result srv_route_detokenize(srv_server *s, struct MHD_Connection *c, req_ctx *ctx) {
     if (!srv_authorized(s, c, 0))
-        return srv_fail(s, c, 401, "authentication_error", NULL, "invalid_api_key", "Incorrect API key provided");
+        return srv_unauthorized(s, c);
     enum MHD_Result ret;
     cJSON *o = json_body(s, c, ctx, &ret);
     if (!o)
