@@ -22,7 +22,7 @@ static int usage(FILE *f, int code) {
             "  -np, --parallel N      sequences decoded together (default 16)\n"
             "      --queue N          requests that may wait beyond those; more get 429 (default 256)\n"
             "      --step-tokens N    rows per forward pass: one per running sequence, the rest prompt\n"
-            "                         chunks of new requests (default 256)\n"
+            "                         chunks of new requests (default 256, at least --parallel)\n"
             "      --timeout SEC      a request ends (finish_reason \"length\") after SEC seconds (default 600; 0 = none)\n"
             "      --api-key-file F   require 'Authorization: Bearer KEY' with a key from F (one per line)\n"
             "      --admin-key-file F the key of POST /admin/model (first line of F); without it the route is off\n"

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libhwloc-dev libinih-dev check
-      libcjson-dev libpcre2-dev libmicrohttpd-dev haproxy clang python3 python3-pip)
+      libcjson-dev libpcre2-dev libmicrohttpd-dev haproxy chromium chromium-driver clang python3 python3-pip)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -17,9 +17,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Python side of the tokenizer parity tests and benchmarks: HF tokenizers,
-# and llama.cpp's gguf-py (an independent GGUF reader for the decode tests).
-for mod in tokenizers gguf openai; do
+# Python side of the tests: HF tokenizers (tokenizer parity), llama.cpp's
+# gguf-py (an independent GGUF reader), the official openai client (server
+# API test) and selenium (the chat page in Debian's chromium).
+for mod in tokenizers gguf openai selenium; do
   if ! python3 -c "import $mod" 2>/dev/null; then
     echo "install-deps: pip install $mod"
     python3 -m pip install -q "$mod" 2>/dev/null ||

@@ -453,6 +453,8 @@ int srv_sched_start(bn_model *model, const bn_vocab *vocab, bn_kv_pool *pool, co
     s->page_tokens = st.page_tokens;
     if (s->o.parallel > st.max_seqs)
         s->o.parallel = st.max_seqs;
+    if (s->o.step_tokens < s->o.parallel) /* every running sequence decodes every step */
+        s->o.step_tokens = s->o.parallel;
     int slots = s->o.parallel + s->o.max_queue + 1;
     s->cap_in = slots;
     s->cap_rows = s->o.step_tokens + s->o.parallel;

@@ -265,6 +265,27 @@ def t_queue(binary):
         clean_exit(s)
 
 
+@check("preemption under a small KV budget: same text")
+def t_preempt(binary):
+    # 10 pages of 64 tokens for 4 sequences that grow to ~3 pages each:
+    # the newest is preempted and recomputed (its full pages from the cache).
+    n = 150
+    alone = {p: cli_greedy(p, n) for p in PROMPTS[:4]}
+    with Server(binary, *COMMON, "--parallel", "4", "--kv-budget", "1280K") as s:
+        streams = [Stream(s, {"prompt": p, "max_tokens": n, "temperature": 0}) for p in PROMPTS[:4]]
+        for t in streams:
+            t.start()
+        for t in streams:
+            t.join(300)
+        pre = s.metric("bitnet:num_preemptions_total")
+        for p, t in zip(PROMPTS, streams):
+            assert t.error is None, t.error
+            assert t.text == alone[p], (p, t.text[:80], alone[p][:80])
+        assert pre > 0, "no preemption happened: the test did not test it"
+        print("     %d preemptions" % pre)
+        clean_exit(s)
+
+
 @check("metrics, models, tokenize round trip")
 def t_info(s):
     m = s.metrics()
@@ -284,6 +305,27 @@ def t_info(s):
     assert st == 200 and r["content"] == "Hello world", r
     st, _, _ = s.request("GET", "/health")
     assert st == 200
+
+
+@check("load: 3 waves of 16 sampled streams, all complete")
+def t_load(s):
+    h = {"Authorization": "Bearer " + KEY}
+    done = 0
+    for wave in range(3):
+        streams = [Stream(s, {"prompt": PROMPTS[i % len(PROMPTS)], "max_tokens": 12 + i, "temperature": 0.9,
+                              "top_k": 20, "seed": wave * 100 + i, "stop": ["\n\n"]}, headers=h)
+                   for i in range(16)]
+        for t in streams:
+            t.start()
+        for t in streams:
+            t.join(300)
+            assert t.error is None and t.done and t.finish in ("stop", "length"), (t.error, t.finish)
+            done += 1
+    assert done == 48
+    t0 = time.time()  # the gauges follow the step that ended the last request
+    while time.time() - t0 < 2 and (s.metric("bitnet:num_requests_running") or s.metric("bitnet:kv_pages_used")):
+        time.sleep(0.01)
+    assert s.metric("bitnet:num_requests_running") == 0 and s.metric("bitnet:kv_pages_used") == 0
 
 
 @check("hot swap under load: no failed request")
@@ -336,11 +378,12 @@ def main():
     MODEL = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(BIN))), "share/bitnet/models/default.gguf")
     with Server(BIN, *COMMON, "--parallel", "8", "--idle-timeout", "2", api_key=KEY, admin_key=ADMIN) as s:
         for t in [t_completion, t_chat_stream, t_client_errors, t_stop, t_parallel_equivalence, t_prefix,
-                  t_cancel, t_hostile, t_info]:
+                  t_cancel, t_hostile, t_info, t_load]:
             t(s)
         t_swap(s)
         clean_exit(s)
     t_queue(BIN)
+    t_preempt(BIN)
     print("%d failed%s" % (len(failures), (": " + ", ".join(failures)) if failures else ""))
     return len(failures)
 

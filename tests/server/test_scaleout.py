@@ -87,12 +87,14 @@ def main():
             for t in threads:
                 t.start()
             time.sleep(5)
-            kill_t = time.time()
+            t_kill = time.time()
             s1.proc.kill()
+            s1.proc.wait()  # requests that began before it was gone count as in flight on it
+            kill_t = time.time()
             for t in threads:
                 t.join(120)
-            before = [r for r in results if r[1] < kill_t]
-            during = [r for r in results if r[0] < kill_t <= r[1]]
+            before = [r for r in results if r[1] < t_kill]
+            during = [r for r in results if r[0] < kill_t and r[1] >= t_kill]
             after = [r for r in results if r[0] >= kill_t]
             failed_during = [r for r in during if r[2]]
             failed_after = [r for r in after if r[2]]
