@@ -40,13 +40,20 @@ static cJSON *usage(const srv_job *j) {
     return u;
 }
 
+/* The envelope with one choice of index 0; *choice receives it. */
+static cJSON *one_choice(const srv_job *j, const char *model, const char *object, cJSON **choice) {
+    cJSON *o = envelope(j, model, object);
+    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
+    *choice = cJSON_CreateObject();
+    cJSON_AddItemToArray(choices, *choice);
+    cJSON_AddNumberToObject(*choice, "index", 0);
+    return o;
+}
+
 char *srv_oai_response(const srv_job *j, const char *model, const char *text, size_t len) {
     int chat = j->req.kind == SRV_CHAT;
-    cJSON *o = envelope(j, model, chat ? "chat.completion" : "text_completion");
-    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddItemToArray(choices, c);
-    cJSON_AddNumberToObject(c, "index", 0);
+    cJSON *c;
+    cJSON *o = one_choice(j, model, chat ? "chat.completion" : "text_completion", &c);
     if (chat) {
         cJSON *m = cJSON_AddObjectToObject(c, "message");
         cJSON_AddStringToObject(m, "role", "assistant");
@@ -76,11 +83,8 @@ static int put_event(cJSON *o, bn_text *out) {
 int srv_oai_chunk(const srv_job *j, const char *model, int role_first, const char *text, size_t len,
                   const char *finish, bn_text *out) {
     int chat = j->req.kind == SRV_CHAT;
-    cJSON *o = envelope(j, model, chat ? "chat.completion.chunk" : "text_completion");
-    cJSON *choices = cJSON_AddArrayToObject(o, "choices");
-    cJSON *c = cJSON_CreateObject();
-    cJSON_AddItemToArray(choices, c);
-    cJSON_AddNumberToObject(c, "index", 0);
+    cJSON *c;
+    cJSON *o = one_choice(j, model, chat ? "chat.completion.chunk" : "text_completion", &c);
     if (chat) {
         cJSON *d = cJSON_AddObjectToObject(c, "delta");
         if (role_first)

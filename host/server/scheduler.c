@@ -435,6 +435,17 @@ static void *sched_main(void *arg) {
 
 /* ---- public -------------------------------------------------------------- */
 
+static void sched_free(srv_sched *s) {
+    free(s->in);
+    free(s->waiting);
+    free(s->running);
+    free(s->rows);
+    free(s->logits);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}
+
 int srv_sched_start(bn_model *model, const bn_vocab *vocab, bn_kv_pool *pool, const srv_sched_opts *o,
                     srv_metrics *metrics, srv_sched **out) {
     *out = NULL;
@@ -468,14 +479,7 @@ int srv_sched_start(bn_model *model, const bn_vocab *vocab, bn_kv_pool *pool, co
     if (!s->in || !s->waiting || !s->running || !s->rows || !s->logits ||
         pthread_create(&s->thread, NULL, sched_main, s)) {
         bn_fail(BN_ERR_NOMEM, "cannot start the scheduler");
-        free(s->in);
-        free(s->waiting);
-        free(s->running);
-        free(s->rows);
-        free(s->logits);
-        pthread_mutex_destroy(&s->mu);
-        pthread_cond_destroy(&s->cv);
-        free(s);
+        sched_free(s);
         return 1;
     }
     *out = s;
@@ -511,12 +515,5 @@ void srv_sched_stop(srv_sched *s) {
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->thread, NULL);
-    free(s->in);
-    free(s->waiting);
-    free(s->running);
-    free(s->rows);
-    free(s->logits);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
-    free(s);
+    sched_free(s);
 }

@@ -361,7 +361,7 @@ def t_swap(s):
 def clean_exit(s):
     rc = s.stop()
     log = s.text()
-    if rc != 0 or "ERROR: AddressSanitizer" in log or "runtime error:" in log or "LeakSanitizer" in log:
+    if rc != 0 or "Sanitizer" in log or "runtime error:" in log:
         print(log[-4000:])
         failures.append("server exit %d%s" % (rc, ", sanitizer report" if "Sanitizer" in log else ""))
 
