@@ -267,6 +267,8 @@ def main():
             r = s["rss"]
             print("soak: RSS %.1f MB at start, %.1f MB at the end, %d samples; slope after warm-up %.2f MB/hour" % (
                 r[0][1] / 1024, r[-1][1] / 1024, len(r), slope_mb_per_hour(r)))
+            step = max(1, len(r) // 10)
+            print("soak: RSS over time: " + ", ".join("%.0fs %.1fMB" % (t, k / 1024) for t, k in r[::step]))
             rc |= s["errors"] > 0
     finally:
         if proc:

@@ -94,12 +94,15 @@ def main():
             for t in threads:
                 t.join(120)
             before = [r for r in results if r[1] < t_kill]
-            during = [r for r in results if r[0] < kill_t and r[1] >= t_kill]
+            during = [r for r in results if r[0] < t_kill <= r[1]]  # on a server when the signal went
+            window = [r for r in results if t_kill <= r[0] < kill_t]  # sent while it was dying
             after = [r for r in results if r[0] >= kill_t]
             failed_during = [r for r in during if r[2]]
             failed_after = [r for r in after if r[2]]
-            print("requests: %d done before the kill, %d in flight at it (%d failed), %d started after (%d failed)" % (
-                len(before), len(during), len(failed_during), len(after), len(failed_after)))
+            print("requests: %d done before the kill, %d in flight at it (%d failed), %d sent in the %.0f ms it "
+                  "took to die (%d failed), %d sent after (%d failed)" % (
+                      len(before), len(during), len(failed_during), len(window), 1e3 * (kill_t - t_kill),
+                      sum(1 for r in window if r[2]), len(after), len(failed_after)))
             for r in (failed_during + failed_after)[:5]:
                 print("  error:", r[2])
             ok = True
