@@ -16,7 +16,8 @@ Modes (any combination):
                              by side, and the ratio to the first
   --soak S                   S seconds of load with RSS sampled every
                              --rss-every seconds; the slope after warm-up
-                             (the first quarter) in MB/hour
+                             (--warmup seconds, default the first quarter)
+                             in MB/hour
 
 Every figure is a median or percentile of this run; the host's other load
 shows in them, so compare runs made together."""
@@ -183,9 +184,12 @@ def report(label, s):
     return tps
 
 
-def slope_mb_per_hour(samples):
-    """Least-squares slope of RSS (KiB) over time (s) after the first quarter."""
-    pts = samples[len(samples) // 4:]
+def slope_mb_per_hour(samples, warmup):
+    """Least-squares slope of RSS (KiB) over time (s) after warmup seconds
+    (default: the first quarter of the run)."""
+    if warmup is None:
+        warmup = samples[-1][0] / 4 if samples else 0
+    pts = [p for p in samples if p[0] >= warmup]
     if len(pts) < 3:
         return float("nan")
     xs, ys = [p[0] for p in pts], [p[1] / 1024.0 for p in pts]
@@ -207,6 +211,8 @@ def main():
     ap.add_argument("--soak", type=float, default=0)
     ap.add_argument("--soak-clients", type=int, default=16)
     ap.add_argument("--rss-every", type=float, default=5)
+    ap.add_argument("--warmup", type=float, default=None, help="seconds of the soak before the slope is taken "
+                    "(default: a quarter of it)")
     ap.add_argument("server_args", nargs="*", help="after --: flags for bitnet serve")
     a = ap.parse_args()
     if not a.clients and not a.scaling and not a.soak:
@@ -265,8 +271,10 @@ def main():
             s = asyncio.run(load(host, port, a.soak_clients, a.soak, a.max_tokens, rss, a.rss_every))
             report("soak %d clients" % a.soak_clients, s)
             r = s["rss"]
-            print("soak: RSS %.1f MB at start, %.1f MB at the end, %d samples; slope after warm-up %.2f MB/hour" % (
-                r[0][1] / 1024, r[-1][1] / 1024, len(r), slope_mb_per_hour(r)))
+            print("soak: RSS %.1f MB at start, %.1f MB at the end, %d samples; slope after %.0f s of warm-up "
+                  "%.2f MB/hour" % (r[0][1] / 1024, r[-1][1] / 1024, len(r),
+                                    a.warmup if a.warmup is not None else r[-1][0] / 4,
+                                    slope_mb_per_hour(r, a.warmup)))
             step = max(1, len(r) // 10)
             print("soak: RSS over time: " + ", ".join("%.0fs %.1fMB" % (t, k / 1024) for t, k in r[::step]))
             rc |= s["errors"] > 0

@@ -306,10 +306,8 @@ void srv_server_stop(srv_server *s) {
     pthread_mutex_unlock(&s->mu);
     if (s->loader_started)
         pthread_join(s->loader, NULL);
-    if (m) {
-        srv_sched_stop(m->sched);
-        m->sched = NULL;
-    }
+    if (m)
+        srv_sched_stop(m->sched); /* freed with the model, after the last request */
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     srv_model_unref(m);

@@ -75,7 +75,7 @@ static int frees_pending;
 
 static void *model_free_thread(void *arg) {
     srv_model *m = arg;
-    srv_sched_stop(m->sched);
+    srv_sched_free(m->sched);
     bn_kv_pool_free(m->pool);
     bn_host_close(&m->host);
     pthread_mutex_destroy(&m->mu);

@@ -511,9 +511,17 @@ void srv_sched_stop(srv_sched *s) {
     if (!s)
         return;
     pthread_mutex_lock(&s->mu);
+    int first = !s->stop;
     s->stop = 1;
     pthread_cond_signal(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL);
+    if (first)
+        pthread_join(s->thread, NULL);
+}
+
+void srv_sched_free(srv_sched *s) {
+    if (!s)
+        return;
+    srv_sched_stop(s);
     sched_free(s);
 }

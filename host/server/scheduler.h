@@ -28,9 +28,11 @@ typedef struct srv_sched srv_sched;
  * detokenizing and end-of-generation ids. */
 int srv_sched_start(bn_model *model, const bn_vocab *vocab, bn_kv_pool *pool, const srv_sched_opts *o,
                     srv_metrics *metrics, srv_sched **out);
-/* Stop: every job still queued or running ends with an error (503), the
- * thread is joined, the scheduler freed. */
+/* Stop: every job still queued or running ends with an error (503) and
+ * the thread is joined; later submits get 503. The scheduler stays
+ * allocated (a request may still hold its model) until srv_sched_free. */
 void srv_sched_stop(srv_sched *s);
+void srv_sched_free(srv_sched *s);
 /* Queue a job (takes a reference). 0, or 429 when the queue is full. */
 int srv_sched_submit(srv_sched *s, srv_job *j);
 /* Requests queued or running (for drain on swap / shutdown). */
