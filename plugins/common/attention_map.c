@@ -125,17 +125,17 @@ bn_status pc_attn_paged_check(bn_backend_ctx *ctx, const bn_tensor *q, const bn_
 }
 
 bn_status pc_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                       const bn_attn_args *args, bn_tensor *out, pc_attn_run_fn run) {
+                       const bn_attn_args *args, bn_tensor *out) {
     pc_attn_map map;
     bn_status st = pc_attn_check(ctx, q, k, v, args, out, &map);
-    return st != BN_OK ? st : run(ctx, q, k, v, args, &map, out);
+    return st != BN_OK ? st : pc_this_plugin.attention(ctx, q, k, v, args, &map, out);
 }
 
 bn_status pc_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                              const bn_tensor *rows, const bn_tensor *pt, const bn_paged_attn_args *args,
-                             bn_tensor *out, pc_attn_run_fn run) {
+                             bn_tensor *out) {
     pc_attn_map map;
     bn_attn_args flat;
     bn_status st = pc_attn_paged_check(ctx, q, k, v, rows, pt, args, out, &map, &flat);
-    return st != BN_OK ? st : run(ctx, q, k, v, &flat, &map, out);
+    return st != BN_OK ? st : pc_this_plugin.attention(ctx, q, k, v, &flat, &map, out);
 }

@@ -1,13 +1,26 @@
 /*
- * Code every CPU plugin compiles in unchanged: tensor-view checks and
- * addressing, the number formats and storage decoders, and the encoders.
+ * Code every CPU plugin compiles in unchanged: the skeleton (context,
+ * init/shutdown, errors, capability query, host memory, scratch), tensor-view
+ * checks and addressing, the number formats and storage decoders, the
+ * encoders and the scalar ops every plugin keeps (copy, softmax).
  * Plugins share source, not binaries: each module compiles these files
  * itself (hidden symbols), so a plugin still needs only bitnet/backend.h at
- * run time. A plugin using them defines pc_fail and pc_f16_lut.
+ * run time.
+ *
+ * A plugin built on the skeleton
+ *   - defines struct bn_backend_ctx with a pc_ctx named `pc` as its FIRST
+ *     member (then its own fields); a host-memory plugin leaves struct
+ *     bn_buffer to common/memory.c;
+ *   - defines pc_this_plugin (its context size, init hooks, capabilities and
+ *     attention implementation);
+ *   - fills its bn_backend with PC_BACKEND_INFO, PC_SKELETON_SLOTS,
+ *     PC_HOST_MEMORY_SLOTS (host-memory plugins) and its own kernels, and
+ *     exports it with PC_PLUGIN_ENTRY.
  */
 #ifndef BITNET_PLUGIN_COMMON_H
 #define BITNET_PLUGIN_COMMON_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,11 +32,105 @@
 #define PC_PRINTF(a, b)
 #endif
 
-/* ---- defined by each plugin ---------------------------------------------- */
+#define PC_ALIGN 64          /* alignment of every allocation (context, buffers, weights, scratch) */
+#define PC_ERR_LEN 512
+#define PC_SCRATCH_SLOTS 4   /* grow-only scratch areas of a context (pc_scratch_get) */
+
+/* ---- common/skeleton.c: the context and the plugin's own part ------------------- */
+typedef struct pc_scratch {
+    atomic_flag busy;
+    void *p;
+    size_t size;
+} pc_scratch;
+
+/* What every context holds; the first member (`pc`) of each plugin's
+ * struct bn_backend_ctx. */
+typedef struct pc_ctx {
+    const bn_services *svc;
+    int n_threads;          /* slots for per-thread scratch (>= 1) */
+    float f16_table[65536]; /* fp16 bits -> f32, built with pc_f16_to_f32 */
+    pc_scratch scratch[PC_SCRATCH_SLOTS];
+    char err[PC_ERR_LEN];
+} pc_ctx;
+
+/* The plugin's context seen as its first member. */
+static inline pc_ctx *pc_base(bn_backend_ctx *ctx) { return (pc_ctx *)(void *)ctx; }
+static inline const pc_ctx *pc_base_const(const bn_backend_ctx *ctx) {
+    return (const pc_ctx *)(const void *)ctx;
+}
+
+/* A plugin's attention implementation, for both attention slots. */
+typedef struct pc_attn_map pc_attn_map;
+typedef bn_status (*pc_attn_run_fn)(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                                    const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out);
+
+/* What the capability query (pc_supports) needs to know of a plugin. */
+typedef struct pc_caps {
+    int32_t max_kernel; /* ternary matmul kernels BN_KERNEL_AUTO .. max_kernel */
+    int kv_q8;          /* the 8-bit KV cache: attention over Q8_0, copy F32/Q8_0 -> Q8_0 */
+} pc_caps;
+
+typedef struct pc_plugin {
+    size_t ctx_size; /* sizeof(struct bn_backend_ctx) */
+    /* init refuses with BN_ERR_UNSUPPORTED when this returns 0 (NULL: never) */
+    int (*init_gate)(const bn_hw_info *hw, char *why, size_t why_len);
+    /* after the common fields are set (NULL: nothing); on failure init frees the context */
+    bn_status (*init)(bn_backend_ctx *ctx, const bn_hw_info *hw);
+    /* before the scratch areas and the context are freed (NULL: nothing) */
+    void (*shutdown)(bn_backend_ctx *ctx);
+    pc_caps caps;
+    pc_attn_run_fn attention; /* behind pc_attention / pc_attention_paged */
+} pc_plugin;
+
+/* Defined by each plugin (its entry.c). */
+extern const pc_plugin pc_this_plugin;
+
 /* Record an error message on the context and return st. */
 bn_status pc_fail(bn_backend_ctx *ctx, bn_status st, const char *fmt, ...) PC_PRINTF(3, 4);
 /* The context's table of all 65536 fp16 values as f32. */
 const float *pc_f16_lut(const bn_backend_ctx *ctx);
+/* The slots init, shutdown, last_error and supports. */
+bn_status pc_init(const bn_services *svc, const bn_hw_info *hw, bn_backend_ctx **out);
+void pc_shutdown(bn_backend_ctx *ctx);
+const char *pc_last_error(bn_backend_ctx *ctx);
+int pc_supports(bn_backend_ctx *ctx, const bn_op_desc *d); /* over pc_this_plugin.caps */
+int pc_supports_caps(const bn_op_desc *d, const pc_caps *caps);
+
+#define PC_BACKEND_INFO(NAME, VERSION, DESCRIPTION, DEVICE)                                         \
+    {                                                                                               \
+        .abi_major = BN_ABI_MAJOR, .abi_minor = BN_ABI_MINOR, .struct_size = sizeof(bn_backend),     \
+        .name = (NAME), .version = (VERSION), .description = (DESCRIPTION), .device = (DEVICE),      \
+    }
+/* The slots the skeleton fills for every plugin. */
+#define PC_SKELETON_SLOTS                                                                           \
+    .init = pc_init, .shutdown = pc_shutdown, .last_error = pc_last_error
+/* The memory slots of a plugin whose buffers are host memory (common/memory.c). */
+#define PC_HOST_MEMORY_SLOTS                                                                        \
+    .buffer_alloc = pc_buffer_alloc, .buffer_free = pc_buffer_free, .buffer_base = pc_buffer_base,  \
+    .buffer_is_host = pc_buffer_is_host, .upload = pc_upload, .download = pc_download,              \
+    .synchronize = pc_synchronize
+/* The one exported symbol. */
+#define PC_PLUGIN_ENTRY(BACKEND)                                                                    \
+    BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void);                                       \
+    BN_PLUGIN_EXPORT const bn_backend *bn_plugin_entry(void) { return &(BACKEND); }
+
+/* ---- common/memory.c: host memory and scratch ------------------------------------ */
+void *pc_alloc(bn_backend_ctx *ctx, size_t size); /* PC_ALIGN aligned, NULL on failure */
+void pc_free(bn_backend_ctx *ctx, void *p);
+/* parallel_for over the core's pool, or serially when the core gave none. */
+void pc_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
+/* Scratch of at least `size` bytes from area `slot` (< PC_SCRATCH_SLOTS), or a
+ * private block when the area is busy (a second caller at the same time);
+ * give it back with pc_scratch_put. NULL = no memory. */
+void *pc_scratch_get(bn_backend_ctx *ctx, int slot, size_t size);
+void pc_scratch_put(bn_backend_ctx *ctx, int slot, void *p);
+bn_status pc_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out);
+void pc_buffer_free(bn_backend_ctx *ctx, bn_buffer *buf);
+void *pc_buffer_base(bn_backend_ctx *ctx, bn_buffer *buf);
+int pc_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf);
+bn_status pc_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const void *src, size_t n);
+bn_status pc_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
+bn_status pc_synchronize(bn_backend_ctx *ctx);
 
 /* ---- common/weight_rows.c: dequantize / get_rows over a plugin's row decoder -- */
 typedef struct pc_weight_dims {
@@ -37,6 +144,17 @@ bn_status pc_dequantize_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_w
 bn_status pc_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_weight_dims *d, const bn_tensor *ids,
                       bn_tensor *dst, pc_weight_row_fn row);
 
+/* The checks every weight_prepare starts with: arguments (clears *out), the
+ * storage type (no TL1/TL2 files; ternary or float storage), the kernel and
+ * the data size. On BN_OK, *name is the tensor's name for messages and
+ * *ternary says whether its storage is ternary. */
+bn_status pc_weight_src_check(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out, const char **name,
+                              int *ternary);
+/* Float storage has only the MAD kernel (kernel: resolved, never AUTO). */
+bn_status pc_float_kernel_check(bn_backend_ctx *ctx, const char *name, int32_t type, int32_t kernel);
+/* *raw = a copy of the stored bytes (pc_alloc). */
+bn_status pc_keep_bytes(bn_backend_ctx *ctx, const bn_weight_src *src, const char *name, uint8_t **raw);
+
 /* ---- common/tensor.c: validation and addressing of bn_tensor views -------------- */
 size_t pc_elem_size(int32_t type); /* 0 for non-element types */
 /* Checks data, type (one of `types`, terminated by -1), ne >= 1 and nb[0]. */
@@ -47,6 +165,9 @@ int pc_same_shape(const bn_tensor *a, const bn_tensor *b);
  * Q8_0 -> Q8_0), and its argument checks for a plugin's own fast path. */
 bn_status pc_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
 bn_status pc_copy_check(bn_backend_ctx *ctx, const bn_tensor *src, const bn_tensor *dst);
+/* The softmax op of the CPU plugins (scalar, in double; off the forward path:
+ * attention has its own). */
+bn_status pc_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst);
 /* n (a multiple of 32) floats as Q8_0 blocks, ggml's reference rule. */
 void pc_encode_q8_0_row(const float *x, int64_t n, uint8_t *out);
 int64_t pc_n_rows(const bn_tensor *t); /* ne[1] * ne[2] * ne[3] */
@@ -95,12 +216,12 @@ int pc_tq1_trit(uint8_t b, int n);
  * head g lies at pc_kv_at(kv, pages, page_size, j, g) with pages =
  * pc_attn_pages(m, t) (NULL for a contiguous cache), and keys from j up
  * to pc_kv_span_end() are contiguous rows (nb[1] apart). */
-typedef struct pc_attn_map {
+struct pc_attn_map {
     const int32_t *rows; /* paged: (position, sequence) per query; NULL: contiguous */
     const int32_t *pt;   /* page table, max_pages entries per sequence */
     int64_t max_pages, page_size, pos0;
     int64_t max_keys; /* the most keys any query sees */
-} pc_attn_map;
+};
 
 static inline int64_t pc_attn_keys(const pc_attn_map *m, int64_t t) {
     return m->rows ? (int64_t)m->rows[2 * t] + 1 : m->pos0 + t + 1;
@@ -130,15 +251,12 @@ bn_status pc_attn_check(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor
 bn_status pc_attn_paged_check(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                               const bn_tensor *rows, const bn_tensor *pt, const bn_paged_attn_args *a,
                               const bn_tensor *out, pc_attn_map *m, bn_attn_args *flat);
-/* A plugin's attention implementation, for both slots. */
-typedef bn_status (*pc_attn_run_fn)(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                                    const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out);
-/* The two slots: check the arguments, then run. */
+/* The two slots: check the arguments, then run pc_this_plugin.attention. */
 bn_status pc_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                       const bn_attn_args *args, bn_tensor *out, pc_attn_run_fn run);
+                       const bn_attn_args *args, bn_tensor *out);
 bn_status pc_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                              const bn_tensor *rows, const bn_tensor *pt, const bn_paged_attn_args *args,
-                             bn_tensor *out, pc_attn_run_fn run);
+                             bn_tensor *out);
 
 /* ---- common/encode.c ------------------------------------------------------------ */
 bn_status pc_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,

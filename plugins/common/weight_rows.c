@@ -1,6 +1,8 @@
 /* dequantize and get_rows for every CPU plugin: argument checks and the
  * row loop are the same everywhere; only the decoding of one row into f32
  * (the plugin's own weight layout) differs, so the plugin passes it in. */
+#include <string.h>
+
 #include "plugin_common.h"
 
 static bn_status check_dst(bn_backend_ctx *ctx, const bn_weight *w, const pc_weight_dims *d, const bn_tensor *dst,
@@ -51,5 +53,60 @@ bn_status pc_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_weight_d
         int32_t id = *(const int32_t *)((const char *)ids->data + i * ids->nb[0]);
         row(ctx, w, id, (float *)pc_row(dst, i));
     }
+    return BN_OK;
+}
+
+/* ---- the checks and copies every weight_prepare shares ------------------------- */
+
+static int is_float_storage(int32_t t) {
+    return t == BN_TYPE_F32 || t == BN_TYPE_F16 || t == BN_TYPE_BF16 || t == BN_TYPE_Q8_0 ||
+           t == BN_TYPE_Q6_K;
+}
+
+bn_status pc_weight_src_check(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out, const char **name_out,
+                              int *ternary_out) {
+    if (!ctx || !src || !out)
+        return pc_fail(ctx, BN_ERR_INVALID, "weight_prepare: NULL argument");
+    *out = NULL;
+    const char *name = src->name ? src->name : "(unnamed)";
+    int32_t type = src->type;
+    if (type == BN_TYPE_TL1 || type == BN_TYPE_TL2)
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
+                       "tensor '%s': %s files are tiled for one model shape with a configuration the "
+                       "file does not carry; convert the model to I2_S or TQ2_0",
+                       name, bn_type_name(type));
+    int ternary = type == BN_TYPE_I2_S || type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
+    if (!ternary && !is_float_storage(type))
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "tensor '%s': storage type %s (%d) is not supported",
+                       name, bn_type_name(type), (int)type);
+    if (src->kernel < BN_KERNEL_AUTO || src->kernel > BN_KERNEL_TL2)
+        return pc_fail(ctx, BN_ERR_INVALID, "tensor '%s': unknown kernel %d", name, (int)src->kernel);
+    uint64_t want = bn_storage_size(type, src->n_rows, src->n_cols);
+    if (want == 0)
+        return pc_fail(ctx, BN_ERR_FORMAT, "tensor '%s': shape %lld x %lld does not fit type %s", name,
+                       (long long)src->n_rows, (long long)src->n_cols, bn_type_name(type));
+    if ((uint64_t)src->size != want || !src->data)
+        return pc_fail(ctx, BN_ERR_FORMAT,
+                       "tensor '%s': %zu bytes of data, but %s %lld x %lld takes %llu bytes", name,
+                       src->size, bn_type_name(type), (long long)src->n_rows, (long long)src->n_cols,
+                       (unsigned long long)want);
+    *name_out = name;
+    *ternary_out = ternary;
+    return BN_OK;
+}
+
+bn_status pc_float_kernel_check(bn_backend_ctx *ctx, const char *name, int32_t type, int32_t kernel) {
+    if (kernel != BN_KERNEL_MAD)
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
+                       "tensor '%s': %s weights have no LUT kernel; use kernel auto or mad", name,
+                       bn_type_name(type));
+    return BN_OK;
+}
+
+bn_status pc_keep_bytes(bn_backend_ctx *ctx, const bn_weight_src *src, const char *name, uint8_t **raw) {
+    *raw = pc_alloc(ctx, src->size);
+    if (!*raw)
+        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", name, src->size);
+    memcpy(*raw, src->data, src->size);
     return BN_OK;
 }

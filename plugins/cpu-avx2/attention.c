@@ -341,9 +341,9 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
         attend_item(jb, i, scores);
 }
 
-static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+bn_status ax_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
-    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->n_threads};
+    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->pc.n_threads};
     jb.slot_len = (map->max_keys + 15) / 16 * 16;
     /* Fewer heads per item when there are too few items to keep every
      * thread busy (decode: one token). */
@@ -351,29 +351,19 @@ static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tens
     jb.heads_per_item = group < HEADS_MAX ? group : HEADS_MAX;
     while (jb.heads_per_item > 1 &&
            (int64_t)a->n_tokens * a->n_head_kv * ((group + jb.heads_per_item - 1) / jb.heads_per_item) <
-               4 * (int64_t)ctx->n_threads)
+               4 * (int64_t)ctx->pc.n_threads)
         jb.heads_per_item /= 2;
     jb.items_per_group = (group + jb.heads_per_item - 1) / jb.heads_per_item;
     atomic_init(&jb.bad_thread, 0);
-    jb.scratch = ax_scratch_get(ctx, AX_SCR_ATTN,
+    jb.scratch = pc_scratch_get(ctx, AX_SCR_ATTN,
                                 sizeof(float) * (size_t)jb.heads_per_item * (size_t)jb.slot_len * (size_t)jb.n_slots);
     if (!jb.scratch)
         return pc_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
-    ax_parallel(ctx, (int64_t)a->n_tokens * a->n_head_kv * jb.items_per_group, 1, attn_work, &jb);
-    ax_scratch_put(ctx, AX_SCR_ATTN, jb.scratch);
+    pc_parallel(ctx, (int64_t)a->n_tokens * a->n_head_kv * jb.items_per_group, 1, attn_work, &jb);
+    pc_scratch_put(ctx, AX_SCR_ATTN, jb.scratch);
     if (atomic_load(&jb.bad_thread))
         return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
                         jb.n_slots);
     return BN_OK;
 }
 
-bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                       const bn_attn_args *args, bn_tensor *out) {
-    return pc_attention(ctx, q, k, v, args, out, attn_run);
-}
-
-bn_status ax_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                             const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
-                             bn_tensor *out) {
-    return pc_attention_paged(ctx, q, k, v, rows, page_table, args, out, attn_run);
-}

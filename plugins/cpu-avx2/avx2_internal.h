@@ -24,39 +24,20 @@
 #include "bitnet/backend.h"
 #include "plugin_common.h"
 
-#if defined(__GNUC__)
-#define AX_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define AX_PRINTF(a, b)
-#endif
-
-#define AX_ALIGN 64
-#define AX_ERR_LEN 512
 #define AX_BLOCK 128      /* columns per packed MAD block (32 bytes) */
 #define AX_BLOCK_BYTES 32
 
-/* Grow-only scratch areas of the context, one per use; a busy area (a
- * second caller at the same time) makes the caller allocate its own. */
+/* The skeleton's grow-only scratch areas (pc_scratch_get), one per use; a
+ * busy area (a second caller at the same time) makes the caller allocate
+ * its own. */
 enum { AX_SCR_ACT = 0, AX_SCR_ROPE, AX_SCR_ATTN, AX_SCR_LANES, AX_SCR_COUNT };
+_Static_assert(AX_SCR_COUNT <= PC_SCRATCH_SLOTS, "more scratch areas than the context has");
 
-typedef struct ax_scratch {
-    atomic_flag busy;
-    void *p;
-    size_t size;
-} ax_scratch;
-
+/* The context is the skeleton's (plugin_common.h) and nothing more. */
 struct bn_backend_ctx {
-    const bn_services *svc;
-    int n_threads;          /* slots for per-thread scratch */
-    float f16_table[65536]; /* fp16 bits -> f32 (bit-exact decoder) */
-    ax_scratch scratch[AX_SCR_COUNT];
-    char err[AX_ERR_LEN];
+    pc_ctx pc;
 };
-
-struct bn_buffer {
-    void *data;
-    size_t size;
-};
+_Static_assert(offsetof(struct bn_backend_ctx, pc) == 0, "the skeleton's pc_ctx comes first");
 
 /* A prepared weight. */
 struct bn_weight {
@@ -87,25 +68,6 @@ struct bn_weight {
     uint8_t *raw;
     size_t raw_row_bytes;
 };
-
-/* ---- entry.c / memory.c ------------------------------------------------- */
-void *ax_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
-void ax_free(bn_backend_ctx *ctx, void *p);
-void ax_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
-/* Scratch of at least `size` bytes from area `slot` (or a private block
- * when the area is busy); give it back with ax_scratch_put. NULL = no memory. */
-void *ax_scratch_get(bn_backend_ctx *ctx, int slot, size_t size);
-void ax_scratch_put(bn_backend_ctx *ctx, int slot, void *p);
-void ax_scratch_release_all(bn_backend_ctx *ctx);
-bn_status ax_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out);
-void ax_buffer_free(bn_backend_ctx *ctx, bn_buffer *buf);
-void *ax_buffer_base(bn_backend_ctx *ctx, bn_buffer *buf);
-int ax_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf);
-bn_status ax_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const void *src, size_t n);
-bn_status ax_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
-bn_status ax_synchronize(bn_backend_ctx *ctx);
-/* init-time work that may use AVX2 (called from entry.c after score > 0) */
-void ax_init_tables(bn_backend_ctx *ctx);
 
 /* tensor views, formats, encoders: plugins/common/plugin_common.h */
 
@@ -142,14 +104,11 @@ bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tens
 bn_status ax_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                       bn_tensor *dst);
 bn_status ax_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
-bn_status ax_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst);
 bn_status ax_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
                      bn_tensor *dst);
 bn_status ax_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst);
-bn_status ax_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                       const bn_attn_args *args, bn_tensor *out);
-bn_status ax_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                             const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
-                             bn_tensor *out);
+/* The implementation behind both attention slots (pc_attention). */
+bn_status ax_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out);
 
 #endif

@@ -53,14 +53,14 @@ bn_status ax_lut_prepare(bn_backend_ctx *ctx, bn_weight *w) {
     w->lut_tiles = (w->n_rows + LT - 1) / LT;
     int64_t ng = n_groups(w);
     size_t tg = (size_t)w->lut_tiles * (size_t)ng;
-    w->lut_idx = ax_alloc(ctx, tg * 16);
+    w->lut_idx = pc_alloc(ctx, tg * 16);
     if (tl2)
-        w->lut_sign = ax_alloc(ctx, tg * sizeof(uint32_t));
+        w->lut_sign = pc_alloc(ctx, tg * sizeof(uint32_t));
     if (w->blocks_per_row)
-        w->lut_d = ax_alloc(ctx, sizeof(float) * LT * (size_t)(w->lut_tiles * w->lut_n_seg));
-    int8_t *t = ax_alloc(ctx, (size_t)(LT * w->n_cols));
+        w->lut_d = pc_alloc(ctx, sizeof(float) * LT * (size_t)(w->lut_tiles * w->lut_n_seg));
+    int8_t *t = pc_alloc(ctx, (size_t)(LT * w->n_cols));
     if (!w->lut_idx || (tl2 && !w->lut_sign) || (w->blocks_per_row && !w->lut_d) || !t) {
-        ax_free(ctx, t);
+        pc_free(ctx, t);
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory for the LUT layout", w->name);
     }
     memset(w->lut_idx, 0, tg * 16);
@@ -94,7 +94,7 @@ bn_status ax_lut_prepare(bn_backend_ctx *ctx, bn_weight *w) {
                         r < w->n_rows ? w->block_d[r * w->blocks_per_row + sg] : 0.0f;
                 }
     }
-    ax_free(ctx, t);
+    pc_free(ctx, t);
     return BN_OK;
 }
 
@@ -219,7 +219,7 @@ bn_status ax_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
     int64_t n_tok = pc_n_rows(x), K = w->n_cols;
     size_t tab_bytes = (size_t)n_groups(w) * 32 * (size_t)n_tok;
     size_t s_off = (tab_bytes + 63) / 64 * 64, q_off = s_off + (sizeof(float) * (size_t)n_tok + 63) / 64 * 64;
-    uint8_t *scr = ax_scratch_get(ctx, AX_SCR_ACT, q_off + (size_t)K);
+    uint8_t *scr = pc_scratch_get(ctx, AX_SCR_ACT, q_off + (size_t)K);
     if (!scr)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for LUT tables");
     float *s = (float *)(scr + s_off);
@@ -235,7 +235,7 @@ bn_status ax_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
         build_tables(w, q, scr + (size_t)t * (size_t)n_groups(w) * 32);
     }
     lut_job jb = {.w = w, .y = y, .n_tok = n_tok, .tables = scr, .s = s, .out_i32 = y->type == BN_TYPE_I32};
-    ax_parallel(ctx, w->lut_tiles, 1, lut_work, &jb);
-    ax_scratch_put(ctx, AX_SCR_ACT, scr);
+    pc_parallel(ctx, w->lut_tiles, 1, lut_work, &jb);
+    pc_scratch_put(ctx, AX_SCR_ACT, scr);
     return BN_OK;
 }

@@ -161,7 +161,7 @@ static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const b
     size_t q_bytes = (size_t)(n_tok * kp), lane_bytes = sizeof(int32_t) * 8 * (size_t)(n_tok * jb.n_seg);
     size_t s_off = q_bytes, lane_off = (s_off + sizeof(float) * (size_t)n_tok + 63) / 64 * 64;
     size_t row_off = (lane_off + lane_bytes + 63) / 64 * 64;
-    uint8_t *scr = ax_scratch_get(ctx, AX_SCR_ACT, row_off + (size_t)kp);
+    uint8_t *scr = pc_scratch_get(ctx, AX_SCR_ACT, row_off + (size_t)kp);
     if (!scr)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
     int8_t *q = (int8_t *)scr;
@@ -195,9 +195,9 @@ static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const b
         jb.q = q;
         jb.s = s;
         jb.qlane = qlane;
-        ax_parallel(ctx, w->n_rows, ROW_TILE, tern_work, &jb);
+        pc_parallel(ctx, w->n_rows, ROW_TILE, tern_work, &jb);
     }
-    ax_scratch_put(ctx, AX_SCR_ACT, scr);
+    pc_scratch_put(ctx, AX_SCR_ACT, scr);
     return st;
 }
 

@@ -48,7 +48,7 @@ static float dot_f16(const bn_backend_ctx *ctx, const uint8_t *row, const float 
         a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))), _mm256_loadu_ps(x + i), a0);
     float sum = ax_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     for (; i < n; i++)
-        sum += ctx->f16_table[pc_rd16(row + 2 * i)] * x[i];
+        sum += ctx->pc.f16_table[pc_rd16(row + 2 * i)] * x[i];
     return sum;
 }
 
@@ -82,7 +82,7 @@ static void dot_f16_x2(const bn_backend_ctx *ctx, const uint8_t *row, const floa
     float sx = ax_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     float sz = ax_hsum_ps(_mm256_add_ps(_mm256_add_ps(b0, b1), _mm256_add_ps(b2, b3)));
     for (; i < n; i++) {
-        float wv = ctx->f16_table[pc_rd16(row + 2 * i)];
+        float wv = ctx->pc.f16_table[pc_rd16(row + 2 * i)];
         sx += wv * x[i];
         sz += wv * z[i];
     }
@@ -132,7 +132,7 @@ static float dot_q8_0(const bn_backend_ctx *ctx, const uint8_t *row, const int16
         __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 18)));
         __m256i p = _mm256_add_epi32(_mm256_madd_epi16(w0, _mm256_loadu_si256((const __m256i *)qb)),
                                      _mm256_madd_epi16(w1, _mm256_loadu_si256((const __m256i *)(qb + 16))));
-        __m256 d = _mm256_set1_ps(ctx->f16_table[pc_rd16(blk)]);
+        __m256 d = _mm256_set1_ps(ctx->pc.f16_table[pc_rd16(blk)]);
         if (b & 1)
             a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, a1);
         else
@@ -216,7 +216,7 @@ bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tens
     if (w->type == BN_TYPE_Q8_0) {
         size_t q16_bytes = sizeof(int16_t) * (size_t)(n_tok * n), s_off = (q16_bytes + 63) / 64 * 64;
         size_t i8_off = (s_off + sizeof(float) * (size_t)n_tok + 63) / 64 * 64;
-        scr = ax_scratch_get(ctx, AX_SCR_ACT, i8_off + (size_t)n);
+        scr = pc_scratch_get(ctx, AX_SCR_ACT, i8_off + (size_t)n);
         if (!scr)
             return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
         int16_t *q16 = (int16_t *)scr;
@@ -238,7 +238,7 @@ bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tens
         return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: %s weights need F32 activations ('%s')",
                        bn_type_name(w->type), w->name);
     }
-    ax_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, fm_work, &jb);
-    ax_scratch_put(ctx, AX_SCR_ACT, scr);
+    pc_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, fm_work, &jb);
+    pc_scratch_put(ctx, AX_SCR_ACT, scr);
     return BN_OK;
 }

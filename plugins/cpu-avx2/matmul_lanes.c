@@ -189,12 +189,12 @@ static void lanes_work(void *arg, int64_t begin, int64_t end, int thread_index) 
 bn_status ax_lanes_matmul(bn_backend_ctx *ctx, const bn_weight *w, const int8_t *q, const float *s,
                           int64_t n_tok, bn_tensor *y) {
     int64_t kp = w->k_pad, rows = w->n_rows;
-    int64_t n_chunks = ctx->n_threads < 1 ? 1 : ctx->n_threads;
+    int64_t n_chunks = ctx->pc.n_threads < 1 ? 1 : ctx->pc.n_threads;
     if (n_chunks > (rows + 15) / 16)
         n_chunks = (rows + 15) / 16;
     size_t chunk_bytes = TABLE_BYTES + TILE_ROWS * (ACC_BYTES + 32);
     size_t cols_bytes = (size_t)kp * LANES * sizeof(int16_t);
-    uint8_t *scr = ax_scratch_get(ctx, AX_SCR_LANES, cols_bytes + (size_t)n_chunks * chunk_bytes);
+    uint8_t *scr = pc_scratch_get(ctx, AX_SCR_LANES, cols_bytes + (size_t)n_chunks * chunk_bytes);
     if (!scr)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for the token-lane tables");
     int16_t *cols = (int16_t *)scr;
@@ -216,8 +216,8 @@ bn_status ax_lanes_matmul(bn_backend_ctx *ctx, const bn_weight *w, const int8_t 
         }
         jb.t0 = t0;
         jb.nt = nt;
-        ax_parallel(ctx, n_chunks, 1, lanes_work, &jb);
+        pc_parallel(ctx, n_chunks, 1, lanes_work, &jb);
     }
-    ax_scratch_put(ctx, AX_SCR_LANES, scr);
+    pc_scratch_put(ctx, AX_SCR_LANES, scr);
     return BN_OK;
 }

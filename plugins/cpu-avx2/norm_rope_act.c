@@ -153,7 +153,7 @@ bn_status ax_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const
         return pc_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
     int norm = args->style == BN_ROPE_NORM, half = nd / 2;
     int64_t stride = norm ? nd : half;
-    float *cs = ax_scratch_get(ctx, AX_SCR_ROPE, 2 * sizeof(float) * (size_t)(n_tok * stride));
+    float *cs = pc_scratch_get(ctx, AX_SCR_ROPE, 2 * sizeof(float) * (size_t)(n_tok * stride));
     if (!cs)
         return pc_fail(ctx, BN_ERR_NOMEM, "rope: out of memory for the angle tables");
     float *sn = cs + n_tok * stride;
@@ -166,37 +166,10 @@ bn_status ax_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const
             else
                 rope_head_neox(v, half, cs + t * stride, sn + t * stride);
         }
-    ax_scratch_put(ctx, AX_SCR_ROPE, cs);
+    pc_scratch_put(ctx, AX_SCR_ROPE, cs);
     return BN_OK;
 }
 
-bn_status ax_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst) {
-    bn_status st;
-    if ((st = pc_check(ctx, x, "softmax", "x", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, dst, "softmax", "dst", F32_ONLY)) != BN_OK)
-        return st;
-    if (!pc_same_shape(x, dst))
-        return pc_fail(ctx, BN_ERR_INVALID, "softmax: dst must have the shape of x");
-    int64_t n = x->ne[0];
-    for (int64_t r = 0; r < pc_n_rows(x); r++) {
-        const float *xr = (const float *)pc_row(x, r);
-        float *yr = (float *)pc_row(dst, r);
-        double m = -INFINITY;
-        for (int64_t i = 0; i < n; i++)
-            m = fmax(m, (double)xr[i] * scale);
-        if (m == -INFINITY) { /* every entry masked: nothing to attend to */
-            for (int64_t i = 0; i < n; i++)
-                yr[i] = 0.0f;
-            continue;
-        }
-        double sum = 0.0;
-        for (int64_t i = 0; i < n; i++)
-            sum += exp((double)xr[i] * scale - m);
-        for (int64_t i = 0; i < n; i++)
-            yr[i] = (float)(exp((double)xr[i] * scale - m) / sum);
-    }
-    return BN_OK;
-}
 
 static inline __m256 act_vec(__m256 g, int32_t act) {
     if (act == BN_ACT_RELU2) {

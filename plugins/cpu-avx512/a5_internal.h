@@ -31,15 +31,12 @@
 #include "plugin_common.h"
 
 #if defined(__GNUC__)
-#define A5_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define A5_INLINE static inline __attribute__((always_inline))
 #else
-#define A5_PRINTF(a, b)
 #define A5_INLINE static inline
 #endif
 
-#define A5_ALIGN 64
-#define A5_ERR_LEN 512
+#define A5_ALIGN PC_ALIGN
 #define A5_BLK 256      /* columns per packed unit */
 #define A5_UNIT 64      /* bytes per packed unit */
 #define A5_RG 4         /* rows per interleaved group */
@@ -49,8 +46,7 @@
 #define A5_LUT_TILE (A5_LUT_SUB * A5_LUT_NSUB)
 
 struct bn_backend_ctx {
-    const bn_services *svc;
-    int n_threads;
+    pc_ctx pc; /* the skeleton's part (plugin_common.h); first */
     int has_vnni;
     int has_vbmi;
     /* One reusable scratch area for activation staging; a call that finds
@@ -58,14 +54,8 @@ struct bn_backend_ctx {
     atomic_flag scratch_busy;
     void *scratch;
     size_t scratch_size;
-    float f16_table[65536];
-    char err[A5_ERR_LEN];
 };
-
-struct bn_buffer {
-    void *data;
-    size_t size;
-};
+_Static_assert(offsetof(struct bn_backend_ctx, pc) == 0, "the skeleton's pc_ctx comes first");
 
 struct bn_weight {
     char name[128];
@@ -100,20 +90,10 @@ struct bn_weight {
     size_t raw_row_bytes;
 };
 
-/* ---- memory.c ------------------------------------------------------------ */
-void *a5_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
-void a5_free(bn_backend_ctx *ctx, void *p);
-void a5_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
+/* ---- memory.c: this plugin's one scratch area ------------------------------ */
 /* Scratch of at least `size` bytes (64-aligned); release with a5_scratch_put. */
 void *a5_scratch_get(bn_backend_ctx *ctx, size_t size);
 void a5_scratch_put(bn_backend_ctx *ctx, void *p);
-bn_status a5_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out);
-void a5_buffer_free(bn_backend_ctx *ctx, bn_buffer *buf);
-void *a5_buffer_base(bn_backend_ctx *ctx, bn_buffer *buf);
-int a5_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf);
-bn_status a5_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const void *src, size_t n);
-bn_status a5_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
-bn_status a5_synchronize(bn_backend_ctx *ctx);
 
 /* tensor views, formats, encoders: plugins/common/plugin_common.h */
 
@@ -191,15 +171,12 @@ bn_status a5_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tens
 bn_status a5_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                       bn_tensor *dst);
 bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
-bn_status a5_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst);
 bn_status a5_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
                      bn_tensor *dst);
 bn_status a5_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst);
 bn_status a5_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst);
-bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                       const bn_attn_args *args, bn_tensor *out);
-bn_status a5_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                             const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
-                             bn_tensor *out);
+/* The implementation behind both attention slots (pc_attention). */
+bn_status a5_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out);
 
 #endif

@@ -179,12 +179,12 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
         attend_item(jb, i, scores);
 }
 
-static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+bn_status a5_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
     if (k->type == BN_TYPE_Q8_0 || v->type == BN_TYPE_Q8_0) /* supports() says no as well */
         return pc_fail(ctx, BN_ERR_UNSUPPORTED,
                        "attention: cpu-avx512 has no Q8_0 KV cache yet (use an F16 cache, or --backend cpu-avx2)");
-    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->n_threads};
+    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->pc.n_threads};
     jb.slot_len = (map->max_keys + 15) / 16 * 16;
     /* Fewer heads per item when there are too few items to keep every
      * thread busy (decode: one token). */
@@ -192,14 +192,14 @@ static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tens
     jb.heads_per_item = group < HEADS_MAX ? group : HEADS_MAX;
     while (jb.heads_per_item > 1 &&
            (int64_t)a->n_tokens * a->n_head_kv * ((group + jb.heads_per_item - 1) / jb.heads_per_item) <
-               4 * (int64_t)ctx->n_threads)
+               4 * (int64_t)ctx->pc.n_threads)
         jb.heads_per_item /= 2;
     jb.items_per_group = (group + jb.heads_per_item - 1) / jb.heads_per_item;
     atomic_init(&jb.bad_thread, 0);
     jb.scratch = a5_scratch_get(ctx, sizeof(float) * HEADS_MAX * (size_t)jb.slot_len * (size_t)jb.n_slots);
     if (!jb.scratch)
         return pc_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
-    a5_parallel(ctx, (int64_t)a->n_tokens * a->n_head_kv * jb.items_per_group, 1, attn_work, &jb);
+    pc_parallel(ctx, (int64_t)a->n_tokens * a->n_head_kv * jb.items_per_group, 1, attn_work, &jb);
     a5_scratch_put(ctx, jb.scratch);
     if (atomic_load(&jb.bad_thread))
         return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
@@ -207,13 +207,3 @@ static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tens
     return BN_OK;
 }
 
-bn_status a5_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                       const bn_attn_args *args, bn_tensor *out) {
-    return pc_attention(ctx, q, k, v, args, out, attn_run);
-}
-
-bn_status a5_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                             const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
-                             bn_tensor *out) {
-    return pc_attention_paged(ctx, q, k, v, rows, page_table, args, out, attn_run);
-}

@@ -146,29 +146,29 @@ bn_status a5_lut_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weigh
     w->lut_tiles = (w->n_rows + A5_LUT_TILE - 1) / A5_LUT_TILE;
     w->lut_rows32 = (w->n_rows + A5_LUT_SUB - 1) / A5_LUT_SUB * A5_LUT_SUB;
     int64_t rows32 = w->lut_rows32;
-    int nt = ctx->n_threads;
+    int nt = ctx->pc.n_threads;
     build_arg ba = {.src = src, .w = w, .per_thread = (size_t)(w->k_pad + w->lut_n_words * cols_per_word(w))};
-    w->lut_idx = a5_alloc(ctx, sizeof(uint16_t) * (size_t)(w->lut_n_words * rows32));
+    w->lut_idx = pc_alloc(ctx, sizeof(uint16_t) * (size_t)(w->lut_n_words * rows32));
     if (w->block_d)
-        w->lut_d = a5_alloc(ctx, sizeof(float) * (size_t)(w->lut_tiles * w->lut_n_seg * A5_LUT_TILE));
-    ba.scratch = a5_alloc(ctx, ba.per_thread * (size_t)nt);
-    ba.bad = a5_alloc(ctx, 2 * sizeof(int64_t) * (size_t)nt);
+        w->lut_d = pc_alloc(ctx, sizeof(float) * (size_t)(w->lut_tiles * w->lut_n_seg * A5_LUT_TILE));
+    ba.scratch = pc_alloc(ctx, ba.per_thread * (size_t)nt);
+    ba.bad = pc_alloc(ctx, 2 * sizeof(int64_t) * (size_t)nt);
     if (!w->lut_idx || (w->block_d && !w->lut_d) || !ba.scratch || !ba.bad) {
-        a5_free(ctx, ba.scratch);
-        a5_free(ctx, ba.bad);
+        pc_free(ctx, ba.scratch);
+        pc_free(ctx, ba.bad);
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory for the LUT layout", w->name);
     }
     for (int i = 0; i < 2 * nt; i++)
         ba.bad[i] = -1;
-    a5_parallel(ctx, w->lut_tiles, 1, build_tiles, &ba);
+    pc_parallel(ctx, w->lut_tiles, 1, build_tiles, &ba);
     int64_t bad_r = -1, bad_c = -1; /* the first invalid code in row order */
     for (int i = 0; i < nt; i++)
         if (ba.bad[2 * i] >= 0 && (bad_r < 0 || ba.bad[2 * i] < bad_r)) {
             bad_r = ba.bad[2 * i];
             bad_c = ba.bad[2 * i + 1];
         }
-    a5_free(ctx, ba.scratch);
-    a5_free(ctx, ba.bad);
+    pc_free(ctx, ba.scratch);
+    pc_free(ctx, ba.bad);
     if (bad_r >= 0)
         return a5_bad_code(ctx, w, bad_r, bad_c);
     if (w->lut_d)

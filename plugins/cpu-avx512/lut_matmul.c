@@ -253,7 +253,7 @@ bn_status a5_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
      * sub-tiles, so the threads share them evenly. */
     size_t tab_bytes = sizeof(int16_t) * 32 * (size_t)(w->lut_chunk * w->lut_gw * pass);
     size_t acc_bytes = sizeof(int32_t) * (size_t)(w->lut_rows32 * pass);
-    size_t q_off = tab_bytes * (size_t)ctx->n_threads, acc_off = q_off + ((size_t)w->n_cols + 63) / 64 * 64;
+    size_t q_off = tab_bytes * (size_t)ctx->pc.n_threads, acc_off = q_off + ((size_t)w->n_cols + 63) / 64 * 64;
     size_t qp_off = acc_off + 2 * acc_bytes, s_off = qp_off + ((size_t)(row_cols * pass) + 63) / 64 * 64;
     uint8_t *scr = a5_scratch_get(ctx, s_off + sizeof(float) * (size_t)pass);
     if (!scr)
@@ -261,7 +261,7 @@ bn_status a5_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
     int8_t *q = (int8_t *)(scr + q_off), *qp = (int8_t *)(scr + qp_off);
     float *s = (float *)(scr + s_off);
     lut_job jb = {.w = w, .qp = qp, .s = s, .tab = scr, .tab_bytes = tab_bytes, .y = y};
-    jb.unit = w->lut_tiles >= 4 * (int64_t)ctx->n_threads ? A5_LUT_NSUB : 2;
+    jb.unit = w->lut_tiles >= 4 * (int64_t)ctx->pc.n_threads ? A5_LUT_NSUB : 2;
     jb.acc_i = (int32_t *)(scr + acc_off);
     jb.acc_f = (float *)(scr + acc_off + acc_bytes);
     jb.out_i32 = y->type == BN_TYPE_I32;
@@ -282,7 +282,7 @@ bn_status a5_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
             for (int64_t sg = 0; sg < w->lut_n_seg; sg++)
                 memcpy(qp + t * row_cols + sg * seg_cols, qr + sg * w->lut_seg_len, (size_t)w->lut_seg_len);
         }
-        a5_parallel(ctx, (n_sub + jb.unit - 1) / jb.unit, 1, lut_work, &jb);
+        pc_parallel(ctx, (n_sub + jb.unit - 1) / jb.unit, 1, lut_work, &jb);
     }
     a5_scratch_put(ctx, scr);
     return BN_OK;

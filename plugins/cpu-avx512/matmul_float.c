@@ -106,6 +106,6 @@ bn_status a5_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tens
     if (x->type != BN_TYPE_F32)
         return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: %s weights need F32 activations", bn_type_name(w->type));
     f_job jb = {.ctx = ctx, .w = w, .x = x, .y = y};
-    a5_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, float_work, &jb);
+    pc_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, float_work, &jb);
     return BN_OK;
 }

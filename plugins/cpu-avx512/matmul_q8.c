@@ -35,14 +35,14 @@ static float dot_row(const bn_backend_ctx *ctx, const int8_t *wr, const uint16_t
         __m512i x1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const void *)(q + 32 * b + 32)));
         __m512 p0 = _mm512_cvtepi32_ps(_mm512_madd_epi16(w0, x0));
         __m512 p1 = _mm512_cvtepi32_ps(_mm512_madd_epi16(w1, x1));
-        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(ctx->f16_table[d[b]]), p0, acc0);
-        acc1 = _mm512_fmadd_ps(_mm512_set1_ps(ctx->f16_table[d[b + 1]]), p1, acc1);
+        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(ctx->pc.f16_table[d[b]]), p0, acc0);
+        acc1 = _mm512_fmadd_ps(_mm512_set1_ps(ctx->pc.f16_table[d[b + 1]]), p1, acc1);
     }
     if (b < nb) {
         __m512i w0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const void *)(wr + 32 * b)));
         __m512i x0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const void *)(q + 32 * b)));
         __m512 p0 = _mm512_cvtepi32_ps(_mm512_madd_epi16(w0, x0));
-        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(ctx->f16_table[d[b]]), p0, acc0);
+        acc0 = _mm512_fmadd_ps(_mm512_set1_ps(ctx->pc.f16_table[d[b]]), p0, acc0);
     }
     return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
@@ -84,7 +84,7 @@ bn_status a5_matmul_q8(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor 
                 s[t] = a5_quantize_row((const float *)xr, w->n_cols, q + t * w->n_cols);
             }
         }
-        a5_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, q8_rows, &jb);
+        pc_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, q8_rows, &jb);
     }
     a5_scratch_put(ctx, base);
     return BN_OK;

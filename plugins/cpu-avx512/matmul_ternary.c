@@ -107,7 +107,7 @@ static void stage_tokens(void *arg, int64_t begin, int64_t end, int thread_index
 bn_status a5_matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                             const bn_tensor *x_scale, bn_tensor *y) {
     int64_t n_tok = pc_n_rows(x), pass = n_tok < A5_TOK_PASS ? n_tok : A5_TOK_PASS;
-    int n_threads = ctx->n_threads > 0 ? ctx->n_threads : 1;
+    int n_threads = ctx->pc.n_threads > 0 ? ctx->pc.n_threads : 1;
     uint8_t *base = a5_scratch_get(ctx, stage_bytes(w, pass, n_threads));
     if (!base)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
@@ -122,10 +122,10 @@ bn_status a5_matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_te
         jb.tok0 = t0;
         jb.n_tok = n_tok - t0 < pass ? n_tok - t0 : pass;
         if (jb.n_tok > 1)
-            a5_parallel(ctx, jb.n_tok, 1, stage_tokens, &ra);
+            pc_parallel(ctx, jb.n_tok, 1, stage_tokens, &ra);
         else
             stage_tokens(&ra, 0, 1, 0);
-        a5_parallel(ctx, w->rows_pad / A5_RG, GROUPS_PER_GRAIN, run_rows, &ra);
+        pc_parallel(ctx, w->rows_pad / A5_RG, GROUPS_PER_GRAIN, run_rows, &ra);
     }
     a5_scratch_put(ctx, base);
     if (atomic_load(&ra.bad_thread))

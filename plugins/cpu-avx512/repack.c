@@ -61,11 +61,11 @@ bn_status a5_bad_code(bn_backend_ctx *ctx, const bn_weight *w, int64_t r, int64_
 
 /* The slow, general path: decode each row, then pack it. */
 static bn_status repack_decoded(bn_backend_ctx *ctx, const uint8_t *data, bn_weight *w) {
-    int8_t *t = a5_alloc(ctx, (size_t)w->n_cols);
-    float *d = w->block_d ? a5_alloc(ctx, sizeof(float) * (size_t)w->n_blk) : NULL;
+    int8_t *t = pc_alloc(ctx, (size_t)w->n_cols);
+    float *d = w->block_d ? pc_alloc(ctx, sizeof(float) * (size_t)w->n_blk) : NULL;
     if (!t || (w->block_d && !d)) {
-        a5_free(ctx, t);
-        a5_free(ctx, d);
+        pc_free(ctx, t);
+        pc_free(ctx, d);
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", w->name);
     }
     bn_status st = BN_OK;
@@ -79,8 +79,8 @@ static bn_status repack_decoded(bn_backend_ctx *ctx, const uint8_t *data, bn_wei
             memcpy(w->block_d + r * w->n_blk, d, sizeof(float) * (size_t)w->n_blk);
         pack_row(w, r, t);
     }
-    a5_free(ctx, t);
-    a5_free(ctx, d);
+    pc_free(ctx, t);
+    pc_free(ctx, d);
     return st;
 }
 
@@ -158,7 +158,7 @@ bn_status a5_ternary_setup(bn_backend_ctx *ctx, const bn_weight_src *src, bn_wei
         w->tensor_scale = pc_rdf32((const uint8_t *)src->data + (size_t)(w->n_rows * w->n_cols / 4));
         return BN_OK;
     }
-    w->block_d = a5_alloc(ctx, sizeof(float) * (size_t)(w->rows_pad * w->n_blk));
+    w->block_d = pc_alloc(ctx, sizeof(float) * (size_t)(w->rows_pad * w->n_blk));
     if (!w->block_d)
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", w->name);
     memset(w->block_d, 0, sizeof(float) * (size_t)(w->rows_pad * w->n_blk));
@@ -170,7 +170,7 @@ bn_status a5_repack_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, bn_we
     if (st != BN_OK)
         return st;
     size_t bytes = (size_t)(w->rows_pad * w->n_blk * A5_UNIT);
-    w->codes = a5_alloc(ctx, bytes);
+    w->codes = pc_alloc(ctx, bytes);
     if (!w->codes)
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory preparing %lld x %lld", w->name,
                        (long long)w->n_rows, (long long)w->n_cols);

@@ -15,28 +15,23 @@
 /* int32 sums of t*q stay exact while 128 * n_cols < 2^31. */
 #define A5_MAX_TERNARY_COLS (INT64_C(1) << 24)
 
-static int is_float_storage(int32_t t) {
-    return t == BN_TYPE_F32 || t == BN_TYPE_F16 || t == BN_TYPE_BF16 || t == BN_TYPE_Q8_0 ||
-           t == BN_TYPE_Q6_K;
-}
-
 void a5_weight_free(bn_backend_ctx *ctx, bn_weight *w) {
     if (!ctx || !w)
         return;
-    a5_free(ctx, w->codes);
-    a5_free(ctx, w->block_d);
-    a5_free(ctx, w->lut_idx);
-    a5_free(ctx, w->lut_d);
-    a5_free(ctx, w->q8);
-    a5_free(ctx, w->q8_d);
-    a5_free(ctx, w->raw);
-    a5_free(ctx, w);
+    pc_free(ctx, w->codes);
+    pc_free(ctx, w->block_d);
+    pc_free(ctx, w->lut_idx);
+    pc_free(ctx, w->lut_d);
+    pc_free(ctx, w->q8);
+    pc_free(ctx, w->q8_d);
+    pc_free(ctx, w->raw);
+    pc_free(ctx, w);
 }
 
 static bn_status prepare_q8_0(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
     int64_t nb = w->n_cols / BN_QK_Q8_0, n_blocks = w->n_rows * nb;
-    w->q8 = a5_alloc(ctx, (size_t)(w->n_rows * w->n_cols));
-    w->q8_d = a5_alloc(ctx, sizeof(uint16_t) * (size_t)n_blocks);
+    w->q8 = pc_alloc(ctx, (size_t)(w->n_rows * w->n_cols));
+    w->q8_d = pc_alloc(ctx, sizeof(uint16_t) * (size_t)n_blocks);
     if (!w->q8 || !w->q8_d)
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
     const uint8_t *p = src->data;
@@ -48,51 +43,27 @@ static bn_status prepare_q8_0(bn_backend_ctx *ctx, const bn_weight_src *src, bn_
 }
 
 static bn_status prepare_float(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
-    if (w->kernel != BN_KERNEL_MAD)
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
-                       "tensor '%s': %s weights have no LUT kernel; use kernel auto or mad", w->name,
-                       bn_type_name(w->type));
+    bn_status st = pc_float_kernel_check(ctx, w->name, w->type, w->kernel);
+    if (st != BN_OK)
+        return st;
     w->raw_row_bytes = pc_row_bytes(w->type, w->n_cols);
     if (w->type == BN_TYPE_Q8_0)
         return prepare_q8_0(ctx, src, w);
-    w->raw = a5_alloc(ctx, src->size);
-    if (!w->raw)
-        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
-    memcpy(w->raw, src->data, src->size);
-    return BN_OK;
+    return pc_keep_bytes(ctx, src, w->name, &w->raw);
 }
 
 bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out) {
-    if (!ctx || !src || !out)
-        return pc_fail(ctx, BN_ERR_INVALID, "weight_prepare: NULL argument");
-    *out = NULL;
-    const char *name = src->name ? src->name : "(unnamed)";
+    const char *name;
+    int ternary;
+    bn_status st = pc_weight_src_check(ctx, src, out, &name, &ternary);
+    if (st != BN_OK)
+        return st;
     int32_t type = src->type;
-    if (type == BN_TYPE_TL1 || type == BN_TYPE_TL2)
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
-                       "tensor '%s': %s files are tiled for one model shape with a configuration the "
-                       "file does not carry; convert the model to I2_S or TQ2_0",
-                       name, bn_type_name(type));
-    int ternary = type == BN_TYPE_I2_S || type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
-    if (!ternary && !is_float_storage(type))
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "tensor '%s': storage type %s (%d) is not supported",
-                       name, bn_type_name(type), (int)type);
-    if (src->kernel < BN_KERNEL_AUTO || src->kernel > BN_KERNEL_TL2)
-        return pc_fail(ctx, BN_ERR_INVALID, "tensor '%s': unknown kernel %d", name, (int)src->kernel);
-    uint64_t want = bn_storage_size(type, src->n_rows, src->n_cols);
-    if (want == 0)
-        return pc_fail(ctx, BN_ERR_FORMAT, "tensor '%s': shape %lld x %lld does not fit type %s", name,
-                       (long long)src->n_rows, (long long)src->n_cols, bn_type_name(type));
-    if ((uint64_t)src->size != want || !src->data)
-        return pc_fail(ctx, BN_ERR_FORMAT,
-                       "tensor '%s': %zu bytes of data, but %s %lld x %lld takes %llu bytes", name,
-                       src->size, bn_type_name(type), (long long)src->n_rows, (long long)src->n_cols,
-                       (unsigned long long)want);
     if (ternary && src->n_cols > A5_MAX_TERNARY_COLS)
         return pc_fail(ctx, BN_ERR_UNSUPPORTED,
                        "tensor '%s': %lld columns exceed the %lld an exact int32 sum allows", name,
                        (long long)src->n_cols, (long long)A5_MAX_TERNARY_COLS);
-    bn_weight *w = a5_alloc(ctx, sizeof *w);
+    bn_weight *w = pc_alloc(ctx, sizeof *w);
     if (!w)
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", name);
     memset(w, 0, sizeof *w);
@@ -105,8 +76,8 @@ bn_status a5_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_we
     w->n_rows = src->n_rows;
     w->n_cols = src->n_cols;
     w->extra_scale = src->scale;
-    bn_status st = !ternary ? prepare_float(ctx, src, w)
-                   : w->kernel == BN_KERNEL_MAD ? a5_repack_ternary(ctx, src, w) : a5_lut_prepare(ctx, src, w);
+    st = !ternary ? prepare_float(ctx, src, w)
+              : w->kernel == BN_KERNEL_MAD ? a5_repack_ternary(ctx, src, w) : a5_lut_prepare(ctx, src, w);
     if (st != BN_OK) {
         a5_weight_free(ctx, w);
         return st;
@@ -128,7 +99,7 @@ static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_
         const int8_t *q = w->q8 + r * n;
         const uint16_t *d = w->q8_d + r * (n / BN_QK_Q8_0);
         for (int64_t c = 0; c < n; c++)
-            out[c] = ctx->f16_table[d[c / BN_QK_Q8_0]] * (float)q[c];
+            out[c] = ctx->pc.f16_table[d[c / BN_QK_Q8_0]] * (float)q[c];
     } else {
         pc_decode_float_row(ctx, w->type, w->raw + (size_t)r * w->raw_row_bytes, n, out);
     }

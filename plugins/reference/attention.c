@@ -68,29 +68,19 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
         attend_one(jb, i / jb->a->n_head, i % jb->a->n_head, scores, acc);
 }
 
-static bn_status attn_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+bn_status ref_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
-    attn_job jb = {.ctx = ctx, .q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->n_threads};
+    attn_job jb = {.ctx = ctx, .q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->pc.n_threads};
     jb.slot_len = map->max_keys + a->head_dim;
     atomic_init(&jb.bad_thread, 0);
-    jb.scratch = ref_alloc(ctx, sizeof(double) * (size_t)jb.slot_len * (size_t)jb.n_slots);
+    jb.scratch = pc_alloc(ctx, sizeof(double) * (size_t)jb.slot_len * (size_t)jb.n_slots);
     if (!jb.scratch)
         return pc_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
-    ref_parallel(ctx, (int64_t)a->n_tokens * a->n_head, 1, attn_work, &jb);
-    ref_free(ctx, jb.scratch);
+    pc_parallel(ctx, (int64_t)a->n_tokens * a->n_head, 1, attn_work, &jb);
+    pc_free(ctx, jb.scratch);
     if (atomic_load(&jb.bad_thread))
         return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
                         jb.n_slots);
     return BN_OK;
 }
 
-bn_status ref_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                       const bn_attn_args *args, bn_tensor *out) {
-    return pc_attention(ctx, q, k, v, args, out, attn_run);
-}
-
-bn_status ref_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                             const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
-                             bn_tensor *out) {
-    return pc_attention_paged(ctx, q, k, v, rows, page_table, args, out, attn_run);
-}

@@ -68,7 +68,7 @@ static float dot_q8_0_i8(const bn_backend_ctx *ctx, const uint8_t *row, int64_t 
         int32_t isum = 0;
         for (int i = 0; i < BN_QK_Q8_0; i++)
             isum += (int8_t)blk[2 + i] * q[b * BN_QK_Q8_0 + i];
-        acc += ctx->f16_table[pc_rd16(blk)] * (float)isum;
+        acc += ctx->pc.f16_table[pc_rd16(blk)] * (float)isum;
     }
     return acc;
 }
@@ -83,7 +83,7 @@ static double dot_float(const bn_backend_ctx *ctx, int32_t type, const uint8_t *
         break;
     case BN_TYPE_F16:
         for (int64_t i = 0; i < n; i++)
-            acc += (double)ctx->f16_table[pc_rd16(row + 2 * i)] * (double)x[i];
+            acc += (double)ctx->pc.f16_table[pc_rd16(row + 2 * i)] * (double)x[i];
         break;
     case BN_TYPE_BF16:
         for (int64_t i = 0; i < n; i++)
@@ -191,14 +191,14 @@ bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x
     float *s = NULL;
     int16_t *tables = NULL;
     if (need_q) {
-        q = ref_alloc(ctx, (size_t)(pass * w->n_cols));
-        s = ref_alloc(ctx, sizeof(float) * (size_t)pass);
+        q = pc_alloc(ctx, (size_t)(pass * w->n_cols));
+        s = pc_alloc(ctx, sizeof(float) * (size_t)pass);
         if (jb.seg_entries)
-            tables = ref_alloc(ctx, sizeof(int16_t) * (size_t)pass * (size_t)w->n_seg * jb.seg_entries);
+            tables = pc_alloc(ctx, sizeof(int16_t) * (size_t)pass * (size_t)w->n_seg * jb.seg_entries);
         if (!q || !s || (jb.seg_entries && !tables)) {
-            ref_free(ctx, q);
-            ref_free(ctx, s);
-            ref_free(ctx, tables);
+            pc_free(ctx, q);
+            pc_free(ctx, s);
+            pc_free(ctx, tables);
             return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
         }
     }
@@ -210,10 +210,10 @@ bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x
         jb.q = q;
         jb.s = s;
         jb.tables = tables;
-        ref_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, mm_work, &jb);
+        pc_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, mm_work, &jb);
     }
-    ref_free(ctx, q);
-    ref_free(ctx, s);
-    ref_free(ctx, tables);
+    pc_free(ctx, q);
+    pc_free(ctx, s);
+    pc_free(ctx, tables);
     return BN_OK;
 }

@@ -17,26 +17,11 @@
 #include "bitnet/backend.h"
 #include "plugin_common.h"
 
-#if defined(__GNUC__)
-#define REF_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define REF_PRINTF(a, b)
-#endif
-
-#define REF_ALIGN 64
-#define REF_ERR_LEN 512
-
+/* The context is the skeleton's (plugin_common.h) and nothing more. */
 struct bn_backend_ctx {
-    const bn_services *svc;
-    int n_threads;          /* slots for per-thread scratch */
-    float f16_table[65536]; /* fp16 bits -> f32, built with pc_f16_to_f32 */
-    char err[REF_ERR_LEN];
+    pc_ctx pc;
 };
-
-struct bn_buffer {
-    void *data;
-    size_t size;
-};
+_Static_assert(offsetof(struct bn_backend_ctx, pc) == 0, "the skeleton's pc_ctx comes first");
 
 /* A prepared weight. Ternary types keep the ternary values t in {-1,0,1}
  * in the layout of their kernel plus their scales; float types keep the
@@ -61,19 +46,6 @@ struct bn_weight {
     uint8_t *raw;
     size_t raw_row_bytes;
 };
-
-/* ---- memory.c ------------------------------------------------------------ */
-void *ref_alloc(bn_backend_ctx *ctx, size_t size); /* 64-byte aligned, NULL on failure */
-void ref_free(bn_backend_ctx *ctx, void *p);
-/* parallel_for over the core's pool, or serially when the core gave none. */
-void ref_parallel(bn_backend_ctx *ctx, int64_t n, int64_t grain, bn_range_fn fn, void *arg);
-bn_status ref_buffer_alloc(bn_backend_ctx *ctx, size_t size, bn_buffer **out);
-void ref_buffer_free(bn_backend_ctx *ctx, bn_buffer *buf);
-void *ref_buffer_base(bn_backend_ctx *ctx, bn_buffer *buf);
-int ref_buffer_is_host(bn_backend_ctx *ctx, bn_buffer *buf);
-bn_status ref_upload(bn_backend_ctx *ctx, bn_buffer *dst, size_t offset, const void *src, size_t n);
-bn_status ref_download(bn_backend_ctx *ctx, bn_buffer *src, size_t offset, void *dst, size_t n);
-bn_status ref_synchronize(bn_backend_ctx *ctx);
 
 /* tensor views, formats, encoders: plugins/common/plugin_common.h */
 
@@ -113,14 +85,11 @@ bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x
 bn_status ref_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                        bn_tensor *dst);
 bn_status ref_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
-bn_status ref_softmax(bn_backend_ctx *ctx, const bn_tensor *x, float scale, bn_tensor *dst);
 bn_status ref_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
                       bn_tensor *dst);
 bn_status ref_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst);
-bn_status ref_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                        const bn_attn_args *args, bn_tensor *out);
-bn_status ref_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                              const bn_tensor *rows, const bn_tensor *page_table, const bn_paged_attn_args *args,
-                              bn_tensor *out);
+/* The implementation behind both attention slots (pc_attention). */
+bn_status ref_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
+                            const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out);
 
 #endif

@@ -14,18 +14,13 @@
 /* int32 sums of t*q stay exact while 128 * n_cols < 2^31. */
 #define REF_MAX_TERNARY_COLS (INT64_C(1) << 24)
 
-static int is_float_storage(int32_t t) {
-    return t == BN_TYPE_F32 || t == BN_TYPE_F16 || t == BN_TYPE_BF16 || t == BN_TYPE_Q8_0 ||
-           t == BN_TYPE_Q6_K;
-}
-
 void ref_weight_free(bn_backend_ctx *ctx, bn_weight *w) {
     if (!ctx || !w)
         return;
-    ref_free(ctx, w->block_d);
-    ref_free(ctx, w->packed);
-    ref_free(ctx, w->raw);
-    ref_free(ctx, w);
+    pc_free(ctx, w->block_d);
+    pc_free(ctx, w->packed);
+    pc_free(ctx, w->raw);
+    pc_free(ctx, w);
 }
 
 static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
@@ -44,12 +39,12 @@ static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, 
     }
     w->n_seg = w->n_cols / w->seg_len;
     w->seg_bytes = ref_packed_bytes(w->kernel, w->seg_len);
-    w->packed = ref_alloc(ctx, (size_t)(w->n_rows * w->n_seg) * w->seg_bytes);
-    int8_t *t = ref_alloc(ctx, (size_t)w->n_cols);
+    w->packed = pc_alloc(ctx, (size_t)(w->n_rows * w->n_seg) * w->seg_bytes);
+    int8_t *t = pc_alloc(ctx, (size_t)w->n_cols);
     if (w->blocks_per_row)
-        w->block_d = ref_alloc(ctx, sizeof(float) * (size_t)(w->n_rows * w->blocks_per_row));
+        w->block_d = pc_alloc(ctx, sizeof(float) * (size_t)(w->n_rows * w->blocks_per_row));
     if (!w->packed || !t || (w->blocks_per_row && !w->block_d)) {
-        ref_free(ctx, t);
+        pc_free(ctx, t);
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory preparing %lld x %lld", name,
                         (long long)w->n_rows, (long long)w->n_cols);
     }
@@ -57,7 +52,7 @@ static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, 
         float *d = w->block_d ? w->block_d + r * w->blocks_per_row : NULL;
         int64_t bad = pc_decode_ternary_row(w->type, data, w->n_cols, r, t, d);
         if (bad >= 0) {
-            ref_free(ctx, t);
+            pc_free(ctx, t);
             return pc_fail(ctx, BN_ERR_FORMAT,
                             "tensor '%s' (%s): invalid 2-bit code 3 at row %lld, column %lld; "
                             "ternary codes are 0, 1, 2",
@@ -67,50 +62,26 @@ static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, 
             ref_pack(w->kernel, t + s * w->seg_len, w->seg_len,
                      w->packed + (size_t)(r * w->n_seg + s) * w->seg_bytes);
     }
-    ref_free(ctx, t);
+    pc_free(ctx, t);
     return BN_OK;
 }
 
 static bn_status prepare_float(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
-    if (w->kernel != BN_KERNEL_MAD)
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
-                        "tensor '%s': %s weights have no LUT kernel; use kernel auto or mad", w->name,
-                        bn_type_name(w->type));
+    bn_status st = pc_float_kernel_check(ctx, w->name, w->type, w->kernel);
+    if (st != BN_OK)
+        return st;
     w->raw_row_bytes = pc_row_bytes(w->type, w->n_cols);
-    w->raw = ref_alloc(ctx, src->size);
-    if (!w->raw)
-        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory (%zu bytes)", w->name, src->size);
-    memcpy(w->raw, src->data, src->size);
-    return BN_OK;
+    return pc_keep_bytes(ctx, src, w->name, &w->raw);
 }
 
 bn_status ref_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out) {
-    if (!ctx || !src || !out)
-        return pc_fail(ctx, BN_ERR_INVALID, "weight_prepare: NULL argument");
-    *out = NULL;
-    const char *name = src->name ? src->name : "(unnamed)";
+    const char *name;
+    int ternary;
+    bn_status st = pc_weight_src_check(ctx, src, out, &name, &ternary);
+    if (st != BN_OK)
+        return st;
     int32_t type = src->type;
-    if (type == BN_TYPE_TL1 || type == BN_TYPE_TL2)
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
-                        "tensor '%s': %s files are tiled for one model shape with a configuration the "
-                        "file does not carry; convert the model to I2_S or TQ2_0",
-                        name, bn_type_name(type));
-    int ternary = type == BN_TYPE_I2_S || type == BN_TYPE_TQ1_0 || type == BN_TYPE_TQ2_0;
-    if (!ternary && !is_float_storage(type))
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "tensor '%s': storage type %s (%d) is not supported",
-                        name, bn_type_name(type), (int)type);
-    if (src->kernel < BN_KERNEL_AUTO || src->kernel > BN_KERNEL_TL2)
-        return pc_fail(ctx, BN_ERR_INVALID, "tensor '%s': unknown kernel %d", name, (int)src->kernel);
-    uint64_t want = bn_storage_size(type, src->n_rows, src->n_cols);
-    if (want == 0)
-        return pc_fail(ctx, BN_ERR_FORMAT, "tensor '%s': shape %lld x %lld does not fit type %s", name,
-                        (long long)src->n_rows, (long long)src->n_cols, bn_type_name(type));
-    if ((uint64_t)src->size != want || !src->data)
-        return pc_fail(ctx, BN_ERR_FORMAT,
-                        "tensor '%s': %zu bytes of data, but %s %lld x %lld takes %llu bytes", name,
-                        src->size, bn_type_name(type), (long long)src->n_rows, (long long)src->n_cols,
-                        (unsigned long long)want);
-    bn_weight *w = ref_alloc(ctx, sizeof *w);
+    bn_weight *w = pc_alloc(ctx, sizeof *w);
     if (!w)
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory", name);
     memset(w, 0, sizeof *w);
@@ -120,7 +91,7 @@ bn_status ref_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_w
     w->n_rows = src->n_rows;
     w->n_cols = src->n_cols;
     w->extra_scale = src->scale;
-    bn_status st = ternary ? prepare_ternary(ctx, src, w) : prepare_float(ctx, src, w);
+    st = ternary ? prepare_ternary(ctx, src, w) : prepare_float(ctx, src, w);
     if (st != BN_OK) {
         ref_weight_free(ctx, w);
         return st;
