@@ -80,6 +80,8 @@ typedef struct pc_plugin {
     void (*shutdown)(bn_backend_ctx *ctx);
     pc_caps caps;
     pc_attn_run_fn attention; /* behind pc_attention / pc_attention_paged */
+    /* one row of the ABI's absmax int8 quantisation: returns the scale (behind pc_quantize_act) */
+    float (*quantize_row)(const float *x, int64_t n, int8_t *q);
 } pc_plugin;
 
 /* Defined by each plugin (its entry.c). */
@@ -95,6 +97,8 @@ void pc_shutdown(bn_backend_ctx *ctx);
 const char *pc_last_error(bn_backend_ctx *ctx);
 int pc_supports(bn_backend_ctx *ctx, const bn_op_desc *d); /* over pc_this_plugin.caps */
 int pc_supports_caps(const bn_op_desc *d, const pc_caps *caps);
+/* The quantize_act slot: checks, then pc_this_plugin.quantize_row per row. */
+bn_status pc_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s);
 
 #define PC_BACKEND_INFO(NAME, VERSION, DESCRIPTION, DEVICE)                                         \
     {                                                                                               \

@@ -88,7 +88,6 @@ bn_status ax_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
 /* ---- quant_act.c --------------------------------------------------------- */
 /* Per-row absmax int8 of x[n] (bit-exact with the reference); returns s_x. */
 float ax_quantize_row(const float *x, int64_t n, int8_t *q);
-bn_status ax_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s);
 
 /* ---- matmul.c / matmul_float.c ------------------------------------------------ */
 bn_status ax_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,

@@ -50,6 +50,7 @@ const pc_plugin pc_this_plugin = {
     .init_gate = ax_score,
     .caps = {.max_kernel = BN_KERNEL_TL2, .kv_q8 = 1},
     .attention = ax_attention_run,
+    .quantize_row = ax_quantize_row,
 };
 
 static const bn_backend ax_backend = {
@@ -63,7 +64,7 @@ static const bn_backend ax_backend = {
     .weight_prepare = ax_weight_prepare,
     .weight_free = ax_weight_free,
     .matmul = ax_matmul,
-    .quantize_act = ax_quantize_act,
+    .quantize_act = pc_quantize_act,
     .dequantize = ax_dequantize,
     .get_rows = ax_get_rows,
     .rms_norm = ax_rms_norm,

@@ -139,7 +139,6 @@ bn_status a5_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
 
 /* ---- quant_act.c --------------------------------------------------------- */
 float a5_quantize_row(const float *x, int64_t n, int8_t *q);
-bn_status a5_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s);
 
 /* ---- matmul.c / matmul_ternary.c / matmul_float.c ------------------------ */
 bn_status a5_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,

@@ -62,6 +62,7 @@ const pc_plugin pc_this_plugin = {
     .shutdown = a5_shutdown,
     .caps = {.max_kernel = BN_KERNEL_TL2, .kv_q8 = 0},
     .attention = a5_attention_run,
+    .quantize_row = a5_quantize_row,
 };
 
 static const bn_backend a5_backend = {
@@ -75,7 +76,7 @@ static const bn_backend a5_backend = {
     .weight_prepare = a5_weight_prepare,
     .weight_free = a5_weight_free,
     .matmul = a5_matmul,
-    .quantize_act = a5_quantize_act,
+    .quantize_act = pc_quantize_act,
     .dequantize = a5_dequantize,
     .get_rows = a5_get_rows,
     .rms_norm = a5_rms_norm,

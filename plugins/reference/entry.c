@@ -19,6 +19,7 @@ const pc_plugin pc_this_plugin = {
     .ctx_size = sizeof(bn_backend_ctx),
     .caps = {.max_kernel = BN_KERNEL_TL2, .kv_q8 = 1},
     .attention = ref_attention_run,
+    .quantize_row = ref_quantize_row,
 };
 
 static const bn_backend ref_backend = {
@@ -31,7 +32,7 @@ static const bn_backend ref_backend = {
     .weight_prepare = ref_weight_prepare,
     .weight_free = ref_weight_free,
     .matmul = ref_matmul,
-    .quantize_act = ref_quantize_act,
+    .quantize_act = pc_quantize_act,
     .dequantize = ref_dequantize,
     .get_rows = ref_get_rows,
     .rms_norm = ref_rms_norm,

@@ -75,7 +75,6 @@ int32_t ref_dot(int32_t kernel, const uint8_t *packed, int64_t len, const int8_t
 /* ---- quant_act.c --------------------------------------------------------- */
 /* Per-row absmax int8 of x[n] (see backend.h); returns s_x. */
 float ref_quantize_row(const float *x, int64_t n, int8_t *q);
-bn_status ref_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s);
 
 /* ---- matmul.c ------------------------------------------------------------ */
 bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
