@@ -87,8 +87,13 @@ enum MHD_Result srv_route_metrics(srv_server *s, struct MHD_Connection *c, req_c
     return srv_send(s, c, 200, "text/plain; version=0.0.4; charset=utf-8", t.data, t.len);
 }
 
-/* Parse ctx's body as a JSON object, or answer 400 (returns NULL, *ret set). */
+/* An authorized request's body as a JSON object, or the 401 / 400 answer
+ * (returns NULL, *ret set). */
 static cJSON *json_body(srv_server *s, struct MHD_Connection *c, req_ctx *ctx, enum MHD_Result *ret) {
+    if (!srv_authorized(s, c, 0)) {
+        *ret = srv_unauthorized(s, c);
+        return NULL;
+    }
     cJSON *o = NULL;
     if (srv_utf8_valid(ctx->body.data ? ctx->body.data : "", ctx->body.len))
         o = cJSON_ParseWithLength(ctx->body.data ? ctx->body.data : "", ctx->body.len);
@@ -111,8 +116,6 @@ static int opt_bool(const cJSON *o, const char *k, int dflt) {
 
 /* {"content": "...", "add_special": false, "with_pieces": false} -> {"tokens": [...]} (llama-server's shape). */
 enum MHD_Result srv_route_tokenize(srv_server *s, struct MHD_Connection *c, req_ctx *ctx) {
-    if (!srv_authorized(s, c, 0))
-        return srv_unauthorized(s, c);
     enum MHD_Result ret;
     cJSON *o = json_body(s, c, ctx, &ret);
     if (!o)
@@ -175,8 +178,6 @@ enum MHD_Result srv_route_tokenize(srv_server *s, struct MHD_Connection *c, req_
 
 /* {"tokens": [ids]} -> {"content": "..."} */
 enum MHD_Result srv_route_detokenize(srv_server *s, struct MHD_Connection *c, req_ctx *ctx) {
-    if (!srv_authorized(s, c, 0))
-        return srv_unauthorized(s, c);
     enum MHD_Result ret;
     cJSON *o = json_body(s, c, ctx, &ret);
     if (!o)
