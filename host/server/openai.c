@@ -69,15 +69,20 @@ char *srv_oai_response(const srv_job *j, const char *model, const char *text, si
     return s;
 }
 
-static int put_event(cJSON *o, bn_text *out) {
-    char *s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
+/* "data: <json>\n\n", taking the malloc'd text. */
+static int put_data(char *s, bn_text *out) {
     if (!s)
         return -1;
     int r = bn_text_append(out, "data: ", 6) != BN_OK || bn_text_append(out, s, strlen(s)) != BN_OK ||
             bn_text_append(out, "\n\n", 2) != BN_OK;
     free(s);
     return r ? -1 : 0;
+}
+
+static int put_event(cJSON *o, bn_text *out) {
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return put_data(s, out);
 }
 
 int srv_oai_chunk(const srv_job *j, const char *model, int role_first, const char *text, size_t len,
@@ -111,12 +116,4 @@ int srv_oai_usage_chunk(const srv_job *j, const char *model, bn_text *out) {
     return put_event(o, out);
 }
 
-int srv_oai_stream_error(const srv_error *e, bn_text *out) {
-    char *s = srv_error_json(e);
-    if (!s)
-        return -1;
-    int r = bn_text_append(out, "data: ", 6) != BN_OK || bn_text_append(out, s, strlen(s)) != BN_OK ||
-            bn_text_append(out, "\n\n", 2) != BN_OK;
-    free(s);
-    return r ? -1 : 0;
-}
+int srv_oai_stream_error(const srv_error *e, bn_text *out) { return put_data(srv_error_json(e), out); }
