@@ -1,10 +1,29 @@
 #!/usr/bin/env bash
 # Installs what building and testing bitnet needs on Debian/Ubuntu.
 # Safe to re-run; skips apt when everything is already present.
+#   scripts/install-deps.sh            the native build and its tests
+#   scripts/install-deps.sh --aarch64  also the aarch64 cross build run under
+#                                      qemu (scripts/test-aarch64.sh): the
+#                                      cross gcc, qemu-user and the arm64
+#                                      multiarch -dev packages (Debian 12
+#                                      ships them at the same versions as the
+#                                      amd64 ones, so both coexist)
 set -euo pipefail
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 pkgs=(build-essential cmake pkg-config libhwloc-dev libinih-dev check
       libcjson-dev libpcre2-dev libmicrohttpd-dev haproxy chromium chromium-driver clang python3 python3-pip)
+
+if [ "${1:-}" = "--aarch64" ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    echo "install-deps: dpkg --add-architecture arm64"
+    $SUDO dpkg --add-architecture arm64
+    $SUDO apt-get update -qq
+  fi
+  pkgs+=(gcc-aarch64-linux-gnu qemu-user
+         libhwloc-dev:arm64 libinih-dev:arm64 check:arm64 libcjson-dev:arm64
+         libpcre2-dev:arm64 libmicrohttpd-dev:arm64)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -12,7 +31,6 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi

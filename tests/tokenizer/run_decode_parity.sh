@@ -5,4 +5,6 @@
 py=$1 gen=$2 bin=$3 kind=$4 vocab=$5 work=$6
 mkdir -p "$work" || exit 1
 "$py" "$gen" --"$kind" "$vocab" --out "$work/$kind.bin" || exit 1
-exec "$bin" "$kind" "$vocab" "$work/$kind.bin"
+# BITNET_TEST_EMULATOR: qemu-aarch64 ... in a cross build (tests/CMakeLists.txt)
+# shellcheck disable=SC2086
+exec ${BITNET_TEST_EMULATOR:-} "$bin" "$kind" "$vocab" "$work/$kind.bin"

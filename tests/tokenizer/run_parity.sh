@@ -16,4 +16,6 @@ mkdir -p "$work" || exit 1
 "$py" "$gen" --tokenizer "$tokdir/tokenizer.json" --out "$work/corpus.bin" --n 12000 --seed 1234
 rc=$?
 [ $rc -eq 0 ] || exit $rc
-exec "$bin" "$tokdir" "$work/corpus.bin"
+# BITNET_TEST_EMULATOR: qemu-aarch64 ... in a cross build (tests/CMakeLists.txt)
+# shellcheck disable=SC2086
+exec ${BITNET_TEST_EMULATOR:-} "$bin" "$tokdir" "$work/corpus.bin"

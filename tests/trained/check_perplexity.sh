@@ -16,8 +16,9 @@ else
     want=$(num valid_ppl); extra=""
 fi
 [ -n "$ctx" ] && [ -n "$want" ] || { echo "FAIL: cannot read $ref"; exit 1; }
+# BITNET_TEST_EMULATOR: qemu-aarch64 ... in a cross build (tests/CMakeLists.txt)
 # shellcheck disable=SC2086
-out=$("$bin" perplexity -m "$model" -f "$text" -c "$ctx" --score-from 1 $extra 2>&1) || {
+out=$(${BITNET_TEST_EMULATOR:-} "$bin" perplexity -m "$model" -f "$text" -c "$ctx" --score-from 1 $extra 2>&1) || {
     echo "FAIL: bitnet perplexity exited non-zero"; echo "$out"; exit 1; }
 echo "$out" | tail -n 2
 got=$(echo "$out" | sed -n 's/^perplexity: \([0-9.]*\).*/\1/p')
