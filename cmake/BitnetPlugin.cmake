@@ -1,18 +1,26 @@
-# bitnet_add_plugin(<name> SOURCES ... [DEST <dir>] [NO_INSTALL] [COMMON])
+# bitnet_add_plugin(<name> SOURCES ... [DEST <dir>] [NO_INSTALL] [COMMON] [MAD])
 # COMMON compiles plugins/common/ (tensor views, formats, encoders) into the
-# module as well.
+# module as well; MAD adds plugins/common/mad/ (the MAD / LUT ternary weight
+# layouts of cpu-avx2 and cpu-neon).
 # Builds a backend plugin module "bitnet-plugin-<name>.so". Plugins include
 # only bitnet/backend.h and never link libbitnet: the core hands them a
 # services table at init.
 function(bitnet_add_plugin name)
-  cmake_parse_arguments(P "NO_INSTALL;COMMON" "DEST" "SOURCES" ${ARGN})
+  cmake_parse_arguments(P "NO_INSTALL;COMMON;MAD" "DEST" "SOURCES" ${ARGN})
   set(target bitnet-plugin-${name})
   if(P_COMMON)
     file(GLOB common_sources ${PROJECT_SOURCE_DIR}/plugins/common/*.c)
     list(APPEND P_SOURCES ${common_sources})
   endif()
+  if(P_MAD)  # the MAD / LUT weight layouts (cpu-avx2, cpu-neon)
+    file(GLOB mad_sources ${PROJECT_SOURCE_DIR}/plugins/common/mad/*.c)
+    list(APPEND P_SOURCES ${mad_sources})
+  endif()
   add_library(${target} MODULE ${P_SOURCES})
   target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/core/include ${PROJECT_SOURCE_DIR}/plugins/common)
+  if(P_MAD)
+    target_include_directories(${target} PRIVATE ${PROJECT_SOURCE_DIR}/plugins/common/mad)
+  endif()
   if(NOT P_DEST)
     set(P_DEST ${BITNET_PLUGIN_BUILD_DIR})
   endif()

@@ -1,122 +1,16 @@
 /*
- * The LUT family (TL1, TL2): the weights choose entries of small tables
- * built from the activations, looked up 32 rows at a time with pshufb.
- *
- * Weights are grouped G at a time along a row (TL1: pairs, 9 patterns,
- * index 3 w0 + w1 + 4; TL2: triples, v = 9 w0 + 3 w1 + w2 stored as a
- * 4-bit |v| plus a sign bit, since negating a triple negates its sum).
- * Groups never straddle a scale segment (the whole row for I2_S, a
- * 256-block for TQ): a segment's last group is padded with zero weights.
- * Rows come in tiles of 32; per tile and group, 16 bytes hold the index of
- * row i in the low nibble of byte i and of row 16 + i in the high nibble
- * (TL2 adds a 32-bit word of signs). So one pshufb on a table that is the
- * same for every row looks up 32 rows at once.
- * Per token and group a table of 16 int16 entries (entry = the group's
- * weights dotted with its activations, |entry| <= 384) is stored as 16 low
- * bytes and 16 high bytes; two pshufb and an unpack give 32 int16 values,
- * summed in 16 bits for 64 groups at a time (64 * 384 < 2^15), then in 32
- * bits. The integer sums are exact, hence equal to MAD's and the
- * reference's. Scales as in matmul.c; TQ block partials are added per row
- * in block order.
- * The MAD codes are kept too (dequantize and get_rows read them), so a LUT
- * weight takes about twice the memory of a MAD one.
+ * The LUT family (TL1, TL2) on AVX2: the weights choose entries of small
+ * tables built from the activations (layout and tables: common/mad/
+ * lut_layout.c), looked up 32 rows at a time with pshufb.
+ * Two pshufb (low and high bytes of the int16 entries) and an unpack give
+ * 32 int16 values, summed in 16 bits for 64 groups at a time
+ * (64 * 384 < 2^15), then in 32 bits.
  */
-#include <string.h>
-
 #include "avx2_internal.h"
 #include "simd_util.h"
 
-#define LT 32     /* rows per tile */
+#define LT PC_LUT_TILE
 #define FLUSH 64  /* groups summed in 16 bits before widening */
-
-/* Balanced-ternary digits of m in 0..13: m = 9 d0 + 3 d1 + d2. */
-static const int8_t tl2_digits[14][3] = {
-    {0, 0, 0},  {0, 0, 1},  {0, 1, -1}, {0, 1, 0}, {0, 1, 1}, {1, -1, -1}, {1, -1, 0},
-    {1, -1, 1}, {1, 0, -1}, {1, 0, 0},  {1, 0, 1}, {1, 1, -1}, {1, 1, 0},  {1, 1, 1}};
-
-static int64_t n_groups(const bn_weight *w) { return w->lut_n_seg * w->lut_gps; }
-
-/* Weights (or activations) of group g of segment sg, zero past the segment. */
-static void group_vals(const bn_weight *w, const int8_t *row, int64_t sg, int64_t g, int v[3]) {
-    for (int k = 0; k < 3; k++) {
-        int64_t off = g * w->lut_group + k;
-        v[k] = k < w->lut_group && off < w->lut_seg_len ? row[sg * w->lut_seg_len + off] : 0;
-    }
-}
-
-bn_status ax_lut_prepare(bn_backend_ctx *ctx, bn_weight *w) {
-    int tl2 = w->kernel == BN_KERNEL_TL2;
-    w->lut_group = tl2 ? 3 : 2;
-    w->lut_seg_len = w->blocks_per_row ? BN_QK_K : w->n_cols;
-    w->lut_n_seg = w->n_cols / w->lut_seg_len;
-    w->lut_gps = (w->lut_seg_len + w->lut_group - 1) / w->lut_group;
-    w->lut_tiles = (w->n_rows + LT - 1) / LT;
-    int64_t ng = n_groups(w);
-    size_t tg = (size_t)w->lut_tiles * (size_t)ng;
-    w->lut_idx = pc_alloc(ctx, tg * 16);
-    if (tl2)
-        w->lut_sign = pc_alloc(ctx, tg * sizeof(uint32_t));
-    if (w->blocks_per_row)
-        w->lut_d = pc_alloc(ctx, sizeof(float) * LT * (size_t)(w->lut_tiles * w->lut_n_seg));
-    int8_t *t = pc_alloc(ctx, (size_t)(LT * w->n_cols));
-    if (!w->lut_idx || (tl2 && !w->lut_sign) || (w->blocks_per_row && !w->lut_d) || !t) {
-        pc_free(ctx, t);
-        return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory for the LUT layout", w->name);
-    }
-    memset(w->lut_idx, 0, tg * 16);
-    if (tl2)
-        memset(w->lut_sign, 0, tg * sizeof(uint32_t));
-    for (int64_t tile = 0; tile < w->lut_tiles; tile++) {
-        memset(t, 0, (size_t)(LT * w->n_cols)); /* padding rows: zero weights */
-        for (int i = 0; i < LT && tile * LT + i < w->n_rows; i++)
-            ax_weight_ternary_row(w, tile * LT + i, t + i * w->n_cols);
-        for (int64_t gi = 0; gi < ng; gi++) {
-            uint8_t *ip = w->lut_idx + ((size_t)tile * (size_t)ng + (size_t)gi) * 16;
-            for (int i = 0; i < LT; i++) {
-                int v[3], idx;
-                group_vals(w, t + i * w->n_cols, gi / w->lut_gps, gi % w->lut_gps, v);
-                if (tl2) {
-                    int m = 9 * v[0] + 3 * v[1] + v[2];
-                    idx = m < 0 ? -m : m;
-                    if (m < 0)
-                        w->lut_sign[(size_t)tile * (size_t)ng + (size_t)gi] |= 1u << i;
-                } else {
-                    idx = 3 * v[0] + v[1] + 4;
-                }
-                ip[i % 16] |= (uint8_t)(idx << (i < 16 ? 0 : 4));
-            }
-        }
-        if (w->lut_d)
-            for (int64_t sg = 0; sg < w->lut_n_seg; sg++)
-                for (int i = 0; i < LT; i++) {
-                    int64_t r = tile * LT + i;
-                    w->lut_d[(tile * w->lut_n_seg + sg) * LT + i] =
-                        r < w->n_rows ? w->block_d[r * w->blocks_per_row + sg] : 0.0f;
-                }
-    }
-    pc_free(ctx, t);
-    return BN_OK;
-}
-
-/* Tables of one token: [group][16 low bytes | 16 high bytes] of int16 entries. */
-static void build_tables(const bn_weight *w, const int8_t *q, uint8_t *tab) {
-    int64_t ng = n_groups(w);
-    for (int64_t gi = 0; gi < ng; gi++) {
-        int a[3];
-        int16_t e[16] = {0};
-        group_vals(w, q, gi / w->lut_gps, gi % w->lut_gps, a);
-        if (w->lut_group == 3)
-            for (int m = 0; m < 14; m++)
-                e[m] = (int16_t)(tl2_digits[m][0] * a[0] + tl2_digits[m][1] * a[1] + tl2_digits[m][2] * a[2]);
-        else
-            for (int idx = 0; idx < 9; idx++)
-                e[idx] = (int16_t)((idx / 3 - 1) * a[0] + (idx % 3 - 1) * a[1]);
-        for (int i = 0; i < 16; i++) {
-            tab[gi * 32 + i] = (uint8_t)((uint16_t)e[i] & 0xff);
-            tab[gi * 32 + 16 + i] = (uint8_t)((uint16_t)e[i] >> 8);
-        }
-    }
-}
 
 typedef struct lut_job {
     const bn_weight *w;
@@ -124,7 +18,6 @@ typedef struct lut_job {
     int64_t n_tok;
     const uint8_t *tables; /* [n_tok][n_groups * 32] */
     const float *s;
-    int out_i32;
 } lut_job;
 
 AX_INLINE void widen_add(__m256i s32[4], __m256i a0, __m256i a1) {
@@ -136,7 +29,7 @@ AX_INLINE void widen_add(__m256i s32[4], __m256i a0, __m256i a1) {
 
 static void lut_tile(const lut_job *jb, int64_t tile, int64_t tok) {
     const bn_weight *w = jb->w;
-    int64_t ng = n_groups(w);
+    int64_t ng = pc_lut_groups(w);
     const uint8_t *ip = w->lut_idx + (size_t)tile * (size_t)ng * 16;
     const uint32_t *sp = w->lut_sign ? w->lut_sign + (size_t)tile * (size_t)ng : NULL;
     const uint8_t *tab = jb->tables + (size_t)tok * (size_t)ng * 32;
@@ -193,17 +86,7 @@ static void lut_tile(const lut_job *jb, int64_t tile, int64_t tok) {
         _mm256_storeu_si256((__m256i *)(it + 8 * k), tot[k]);
         _mm256_storeu_ps(ft + 8 * k, accf[k]);
     }
-    char *yrow = pc_row(jb->y, tok);
-    float s = jb->s[tok];
-    for (int i = 0; i < LT && tile * LT + i < w->n_rows; i++) {
-        int64_t j = tile * LT + i;
-        if (jb->out_i32)
-            ((int32_t *)yrow)[j] = it[i];
-        else if (w->lut_d)
-            ((float *)yrow)[j] = ft[i] * w->extra_scale / s;
-        else
-            ((float *)yrow)[j] = (float)it[i] * (w->tensor_scale * w->extra_scale) / s;
-    }
+    pc_lut_store(w, jb->y, tile, tok, jb->s[tok], it, ft);
 }
 
 static void lut_work(void *arg, int64_t begin, int64_t end, int thread_index) {
@@ -216,25 +99,11 @@ static void lut_work(void *arg, int64_t begin, int64_t end, int thread_index) {
 
 bn_status ax_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                         const bn_tensor *x_scale, bn_tensor *y) {
-    int64_t n_tok = pc_n_rows(x), K = w->n_cols;
-    size_t tab_bytes = (size_t)n_groups(w) * 32 * (size_t)n_tok;
-    size_t s_off = (tab_bytes + 63) / 64 * 64, q_off = s_off + (sizeof(float) * (size_t)n_tok + 63) / 64 * 64;
-    uint8_t *scr = pc_scratch_get(ctx, AX_SCR_ACT, q_off + (size_t)K);
+    float *s;
+    uint8_t *scr = pc_lut_activations(ctx, AX_SCR_ACT, w, x, x_scale, &s);
     if (!scr)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for LUT tables");
-    float *s = (float *)(scr + s_off);
-    int8_t *q = (int8_t *)(scr + q_off);
-    for (int64_t t = 0; t < n_tok; t++) {
-        const char *xr = pc_row(x, t);
-        if (x->type == BN_TYPE_I8) {
-            memcpy(q, xr, (size_t)K);
-            s[t] = *pc_row_scale(x_scale, x, t);
-        } else {
-            s[t] = ax_quantize_row((const float *)xr, K, q);
-        }
-        build_tables(w, q, scr + (size_t)t * (size_t)n_groups(w) * 32);
-    }
-    lut_job jb = {.w = w, .y = y, .n_tok = n_tok, .tables = scr, .s = s, .out_i32 = y->type == BN_TYPE_I32};
+    lut_job jb = {.w = w, .y = y, .n_tok = pc_n_rows(x), .tables = scr, .s = s};
     pc_parallel(ctx, w->lut_tiles, 1, lut_work, &jb);
     pc_scratch_put(ctx, AX_SCR_ACT, scr);
     return BN_OK;

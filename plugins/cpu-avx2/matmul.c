@@ -154,7 +154,7 @@ static void q_lane_sums(const int8_t *q, int64_t n_seg, int64_t seg_blocks, int3
 
 static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                                 const bn_tensor *x_scale, bn_tensor *y) {
-    int64_t n_tok = pc_n_rows(x), K = w->n_cols, kp = w->k_pad;
+    int64_t n_tok = pc_n_rows(x), kp = w->k_pad;
     tm_job jb = {.w = w, .y = y, .n_tok = n_tok, .out_i32 = y->type == BN_TYPE_I32};
     jb.n_seg = w->blocks_per_row ? w->blocks_per_row : 1;
     jb.seg_blocks = kp / AX_BLOCK / jb.n_seg;
@@ -171,15 +171,8 @@ static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const b
     /* with enough tokens the token-lane kernel wins (matmul_lanes.c): it wants q row by row */
     int lanes = n_tok >= LANES_MIN_TOKENS;
     for (int64_t t = 0; t < n_tok; t++) {
-        const char *xr = pc_row(x, t);
         int8_t *qt = lanes ? q + t * kp : row;
-        if (x->type == BN_TYPE_I8) {
-            memcpy(qt, xr, (size_t)K);
-            s[t] = *pc_row_scale(x_scale, x, t);
-        } else {
-            s[t] = ax_quantize_row((const float *)xr, K, qt);
-        }
-        memset(qt + K, 0, (size_t)(kp - K));
+        s[t] = pc_mad_token_q(w, x, x_scale, t, qt);
         if (lanes)
             continue;
         q_lane_sums(qt, jb.n_seg, jb.seg_blocks, qlane + t * jb.n_seg * 8);
@@ -201,40 +194,9 @@ static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const b
     return st;
 }
 
-static bn_status check_args(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
-                            const bn_tensor *x_scale, const bn_tensor *y) {
-    static const int32_t xt[] = {BN_TYPE_F32, BN_TYPE_I8, -1}, yt[] = {BN_TYPE_F32, BN_TYPE_I32, -1};
-    bn_status st;
-    if (!w)
-        return pc_fail(ctx, BN_ERR_INVALID, "matmul: NULL weight");
-    if ((st = pc_check(ctx, x, "matmul", "x", xt)) != BN_OK ||
-        (st = pc_check(ctx, y, "matmul", "y", yt)) != BN_OK)
-        return st;
-    if (x->ne[0] != w->n_cols || y->ne[0] != w->n_rows || pc_n_rows(x) != pc_n_rows(y))
-        return pc_fail(ctx, BN_ERR_INVALID,
-                       "matmul: weight '%s' is %lld x %lld; x has ne[0] = %lld and %lld rows, y has "
-                       "ne[0] = %lld and %lld rows",
-                       w->name, (long long)w->n_rows, (long long)w->n_cols, (long long)x->ne[0],
-                       (long long)pc_n_rows(x), (long long)y->ne[0], (long long)pc_n_rows(y));
-    int tern = w->codes != NULL;
-    if (y->type == BN_TYPE_I32 && !tern)
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)",
-                       w->name, bn_type_name(w->type));
-    if (x->type == BN_TYPE_I8) {
-        if (!tern && w->type != BN_TYPE_Q8_0)
-            return pc_fail(ctx, BN_ERR_UNSUPPORTED,
-                           "matmul: I8 activations need ternary or Q8_0 weights ('%s' is %s)", w->name,
-                           bn_type_name(w->type));
-        if (!x_scale)
-            return pc_fail(ctx, BN_ERR_INVALID, "matmul: I8 x needs x_scale");
-        return pc_check_row_scale(ctx, x_scale, x, "matmul");
-    }
-    return BN_OK;
-}
-
 bn_status ax_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                     const bn_tensor *x_scale, bn_tensor *y) {
-    bn_status st = check_args(ctx, w, x, x_scale, y);
+    bn_status st = pc_mad_matmul_check(ctx, w, x, x_scale, y);
     if (st != BN_OK)
         return st;
     if (w->lut_idx)

@@ -1,8 +1,9 @@
 /*
- * Weights: prepare (validate + repack), free, dequantize, get_rows.
+ * Weights of the MAD family (cpu-avx2, cpu-neon): prepare (validate +
+ * repack), free, dequantize, get_rows, and the matmul argument checks.
  *
  * Ternary storage (I2_S, TQ1_0, TQ2_0) is repacked into the MAD layout of
- * avx2_internal.h (2-bit codes, rows padded to 128 columns with zero
+ * mad_weight.h (2-bit codes, rows padded to 128 columns with zero
  * weights) with its scales kept as f32: every stored value stays exact.
  * I2_S rows that start on a 128-block keep their bytes with the four 2-bit
  * fields of each byte reversed; a TQ2_0 256-block already is two of our
@@ -11,12 +12,12 @@
  */
 #include <string.h>
 
-#include "avx2_internal.h"
+#include "mad_weight.h"
 
 /* int32 sums of t*q stay exact while 128 * n_cols < 2^31. */
-#define AX_MAX_TERNARY_COLS (INT64_C(1) << 24)
+#define MAD_MAX_TERNARY_COLS (INT64_C(1) << 24)
 
-void ax_weight_free(bn_backend_ctx *ctx, bn_weight *w) {
+void pc_mad_weight_free(bn_backend_ctx *ctx, bn_weight *w) {
     if (!ctx || !w)
         return;
     pc_free(ctx, w->block_d);
@@ -40,8 +41,8 @@ static void pack_row(const int8_t *t, int64_t n_cols, int64_t k_pad, uint8_t *ou
     memset(out, 0, (size_t)(k_pad / 4));
     for (int64_t c = 0; c < k_pad; c++) {
         int code = c < n_cols ? t[c] + 1 : 1;
-        int64_t j = c % AX_BLOCK;
-        out[(c / AX_BLOCK) * AX_BLOCK_BYTES + j % 32] |= (uint8_t)(code << (2 * (j / 32)));
+        int64_t j = c % PC_MAD_BLOCK;
+        out[(c / PC_MAD_BLOCK) * PC_MAD_BLOCK_BYTES + j % 32] |= (uint8_t)(code << (2 * (j / 32)));
     }
 }
 
@@ -67,16 +68,16 @@ static int64_t repack_row_fast(const bn_weight *w, const uint8_t *data, int64_t 
 
 static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
     const char *name = w->name;
-    if (w->n_cols > AX_MAX_TERNARY_COLS)
+    if (w->n_cols > MAD_MAX_TERNARY_COLS)
         return pc_fail(ctx, BN_ERR_UNSUPPORTED,
                        "tensor '%s': %lld columns exceed the %lld an exact int32 sum allows", name,
-                       (long long)w->n_cols, (long long)AX_MAX_TERNARY_COLS);
+                       (long long)w->n_cols, (long long)MAD_MAX_TERNARY_COLS);
     const uint8_t *data = src->data;
     if (w->type == BN_TYPE_I2_S)
         w->tensor_scale = pc_rdf32(data + (size_t)(w->n_rows * w->n_cols / 4));
     else
         w->blocks_per_row = w->n_cols / BN_QK_K;
-    w->k_pad = (w->n_cols + AX_BLOCK - 1) / AX_BLOCK * AX_BLOCK;
+    w->k_pad = (w->n_cols + PC_MAD_BLOCK - 1) / PC_MAD_BLOCK * PC_MAD_BLOCK;
     w->row_bytes = (size_t)(w->k_pad / 4);
     w->codes = pc_alloc(ctx, (size_t)w->n_rows * w->row_bytes);
     int8_t *t = pc_alloc(ctx, (size_t)w->n_cols);
@@ -87,7 +88,7 @@ static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, 
         return pc_fail(ctx, BN_ERR_NOMEM, "tensor '%s': out of memory preparing %lld x %lld", name,
                        (long long)w->n_rows, (long long)w->n_cols);
     }
-    int fast = (w->type == BN_TYPE_I2_S && w->n_cols % AX_BLOCK == 0) || w->type == BN_TYPE_TQ2_0;
+    int fast = (w->type == BN_TYPE_I2_S && w->n_cols % PC_MAD_BLOCK == 0) || w->type == BN_TYPE_TQ2_0;
     for (int64_t r = 0; r < w->n_rows; r++) {
         float *d = w->block_d ? w->block_d + r * w->blocks_per_row : NULL;
         uint8_t *out = w->codes + (size_t)r * w->row_bytes;
@@ -105,7 +106,7 @@ static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, 
             pack_row(t, w->n_cols, w->k_pad, out);
     }
     pc_free(ctx, t);
-    return w->kernel == BN_KERNEL_MAD ? BN_OK : ax_lut_prepare(ctx, w);
+    return w->kernel == BN_KERNEL_MAD ? BN_OK : pc_lut_prepare(ctx, w);
 }
 
 static bn_status prepare_float(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
@@ -116,7 +117,7 @@ static bn_status prepare_float(bn_backend_ctx *ctx, const bn_weight_src *src, bn
     return pc_keep_bytes(ctx, src, w->name, &w->raw);
 }
 
-bn_status ax_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out) {
+bn_status pc_mad_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out) {
     const char *name;
     int ternary;
     bn_status st = pc_weight_src_check(ctx, src, out, &name, &ternary);
@@ -135,18 +136,18 @@ bn_status ax_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_we
     w->extra_scale = src->scale;
     st = ternary ? prepare_ternary(ctx, src, w) : prepare_float(ctx, src, w);
     if (st != BN_OK) {
-        ax_weight_free(ctx, w);
+        pc_mad_weight_free(ctx, w);
         return st;
     }
     *out = w;
     return BN_OK;
 }
 
-void ax_weight_ternary_row(const bn_weight *w, int64_t r, int8_t *t) {
+void pc_mad_ternary_row(const bn_weight *w, int64_t r, int8_t *t) {
     const uint8_t *row = w->codes + (size_t)r * w->row_bytes;
     for (int64_t c = 0; c < w->n_cols; c++) {
-        int64_t j = c % AX_BLOCK;
-        t[c] = (int8_t)(((row[(c / AX_BLOCK) * AX_BLOCK_BYTES + j % 32] >> (2 * (j / 32))) & 3) - 1);
+        int64_t j = c % PC_MAD_BLOCK;
+        t[c] = (int8_t)(((row[(c / PC_MAD_BLOCK) * PC_MAD_BLOCK_BYTES + j % 32] >> (2 * (j / 32))) & 3) - 1);
     }
 }
 
@@ -157,7 +158,7 @@ static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_
     if (w->codes) {
         /* unpack into the tail bytes of `out`, then widen in place front to back */
         int8_t *t = (int8_t *)(out + n) - n;
-        ax_weight_ternary_row(w, r, t);
+        pc_mad_ternary_row(w, r, t);
         for (int64_t c = 0; c < n; c++) {
             float scale = w->block_d ? w->block_d[r * w->blocks_per_row + c / BN_QK_K] : w->tensor_scale;
             out[c] = (float)t[c] * scale;
@@ -175,12 +176,57 @@ static pc_weight_dims dims_of(const bn_weight *w) {
     return d;
 }
 
-bn_status ax_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, bn_tensor *dst) {
+bn_status pc_mad_dequantize(bn_backend_ctx *ctx, const bn_weight *w, int64_t row0, bn_tensor *dst) {
     pc_weight_dims d = dims_of(w);
     return pc_dequantize_rows(ctx, w, &d, row0, dst, weight_row_f32);
 }
 
-bn_status ax_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst) {
+bn_status pc_mad_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *ids, bn_tensor *dst) {
     pc_weight_dims d = dims_of(w);
     return pc_get_rows(ctx, w, &d, ids, dst, weight_row_f32);
+}
+
+bn_status pc_mad_matmul_check(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
+                              const bn_tensor *x_scale, const bn_tensor *y) {
+    static const int32_t xt[] = {BN_TYPE_F32, BN_TYPE_I8, -1}, yt[] = {BN_TYPE_F32, BN_TYPE_I32, -1};
+    bn_status st;
+    if (!w)
+        return pc_fail(ctx, BN_ERR_INVALID, "matmul: NULL weight");
+    if ((st = pc_check(ctx, x, "matmul", "x", xt)) != BN_OK ||
+        (st = pc_check(ctx, y, "matmul", "y", yt)) != BN_OK)
+        return st;
+    if (x->ne[0] != w->n_cols || y->ne[0] != w->n_rows || pc_n_rows(x) != pc_n_rows(y))
+        return pc_fail(ctx, BN_ERR_INVALID,
+                       "matmul: weight '%s' is %lld x %lld; x has ne[0] = %lld and %lld rows, y has "
+                       "ne[0] = %lld and %lld rows",
+                       w->name, (long long)w->n_rows, (long long)w->n_cols, (long long)x->ne[0],
+                       (long long)pc_n_rows(x), (long long)y->ne[0], (long long)pc_n_rows(y));
+    int tern = w->codes != NULL;
+    if (y->type == BN_TYPE_I32 && !tern)
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)",
+                       w->name, bn_type_name(w->type));
+    if (x->type == BN_TYPE_I8) {
+        if (!tern && w->type != BN_TYPE_Q8_0)
+            return pc_fail(ctx, BN_ERR_UNSUPPORTED,
+                           "matmul: I8 activations need ternary or Q8_0 weights ('%s' is %s)", w->name,
+                           bn_type_name(w->type));
+        if (!x_scale)
+            return pc_fail(ctx, BN_ERR_INVALID, "matmul: I8 x needs x_scale");
+        return pc_check_row_scale(ctx, x_scale, x, "matmul");
+    }
+    return BN_OK;
+}
+
+float pc_mad_token_q(const bn_weight *w, const bn_tensor *x, const bn_tensor *x_scale, int64_t t, int8_t *q) {
+    const char *xr = pc_row(x, t);
+    float s;
+    if (x->type == BN_TYPE_I8) {
+        memcpy(q, xr, (size_t)w->n_cols);
+        s = *pc_row_scale(x_scale, x, t);
+    } else {
+        s = pc_this_plugin.quantize_row((const float *)xr, w->n_cols, q);
+    }
+    if (w->k_pad > w->n_cols)
+        memset(q + w->n_cols, 0, (size_t)(w->k_pad - w->n_cols));
+    return s;
 }
