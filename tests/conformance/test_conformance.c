@@ -26,7 +26,9 @@
  * Output: one "FAIL plugin=<p> op=<op> <case>: <what>" line per problem
  * (a few per case) and one "SUMMARY plugin=<p> ..." line per plugin with
  * the largest errors seen per op. Exit status 0 only if all passed.
- * BN_CONFORMANCE_ONLY=<group,...> limits the run to some test groups.
+ * BN_CONFORMANCE_ONLY=<group,...> limits the run to some test groups;
+ * BN_CONFORMANCE_QUICK=1 leaves out the large non-extreme matmul shapes
+ * (for emulated CPUs, see conf_matmul.c).
  */
 #define _POSIX_C_SOURCE 200809L /* strdup, strtok_r, clock_gettime */
 
