@@ -78,9 +78,11 @@ int bn_cmd_plugins(int argc, char **argv) {
         char abi[16] = "-";
         if (r->abi_major || r->abi_minor)
             snprintf(abi, sizeof abi, "%d.%d", r->abi_major, r->abi_minor);
-        printf("%c %-14s %-7d %-8s %-5s %s\n", r->chosen ? '*' : ' ', r->name, r->score,
+        const char *note = r->reason ? r->reason : "";
+        printf("%c %-14s %-7d %-8s %-5s %s%s%s\n", r->chosen ? '*' : ' ', r->name, r->score,
                r->version[0] ? r->version : "-", abi,
-               r->chosen ? "chosen" : (r->usable ? "usable" : r->reason));
+               r->chosen ? "chosen" : (r->usable ? "usable" : note),
+               r->usable && note[0] ? ": " : "", r->usable ? note : "");
         printf("  %-14s %s\n", "", r->path);
     }
     for (size_t k = 0; k < sizeof standard_plugins / sizeof standard_plugins[0]; k++) {

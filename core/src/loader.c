@@ -168,6 +168,8 @@ static void probe_file(bn_plugin_set *set, bn_plugin *p, const bn_settings *s, c
     }
     p->rep.score = sc;
     p->rep.usable = 1;
+    if (why[0]) /* a usable plugin may say which of its paths run here */
+        set_reason(p, "%s", why);
 }
 
 static int has_plugin_name(const char *f) {
