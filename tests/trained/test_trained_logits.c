@@ -7,6 +7,9 @@
  * the default F16 KV cache, every position must reach cosine >= 0.999.
  * Control: the same logits compared one position off must fail the
  * criterion, so the check can tell a right answer from a plausible one.
+ * BN_TRAINED_MODEL=<file> runs the same checks on a re-encoding of the
+ * model (TQ1_0 / TQ2_0 from `bitnet convert --type`, made on another
+ * machine: scripts/test-aarch64.sh).
  */
 #include <check.h>
 #include <math.h>
@@ -26,6 +29,11 @@ typedef struct ref_seq {
 } ref_seq;
 
 static ref_seq seqs[MAX_SEQ];
+
+static const char *model_path(void) {
+    const char *p = getenv("BN_TRAINED_MODEL");
+    return p && *p ? p : BITNET_DEFAULT_MODEL;
+}
 static int n_seq;
 static int32_t n_vocab;
 static bn_settings settings;
@@ -100,7 +108,7 @@ static void run_plugin(const char *plugin, int32_t kv_type) {
     bn_model_opts_init(&o);
     o.kv_type = kv_type;
     bn_model *m = NULL;
-    ck_assert_msg(bn_model_load(e, BITNET_DEFAULT_MODEL, &o, &m) == BN_OK, "load %s: %s", BITNET_DEFAULT_MODEL,
+    ck_assert_msg(bn_model_load(e, model_path(), &o, &m) == BN_OK, "load %s: %s", model_path(),
                   bn_last_error());
     ck_assert_str_eq(bn_model_backend_name(m), plugin);
     ck_assert_int_eq(bn_model_hparams(m)->n_vocab, n_vocab);
@@ -151,7 +159,7 @@ START_TEST(t_control_shifted) {
     bn_model_opts_init(&o);
     bn_model *m = NULL;
     bn_session *s = NULL;
-    ck_assert_msg(bn_model_load(e, BITNET_DEFAULT_MODEL, &o, &m) == BN_OK, "%s", bn_last_error());
+    ck_assert_msg(bn_model_load(e, model_path(), &o, &m) == BN_OK, "%s", bn_last_error());
     ck_assert_msg(bn_session_create(m, &s) == BN_OK, "%s", bn_last_error());
     float *lg = eval_seq(s, 0);
     double cmin = 1.0;
