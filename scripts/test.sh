@@ -18,13 +18,5 @@ fi
 cmake -S . -B "$dir" -DBITNET_WERROR=ON -DBITNET_BUILD_TESTS=ON "${extra[@]}"
 cmake --build "$dir" -j"$(nproc)"
 ctest --test-dir "$dir" --output-on-failure --no-tests=error -j2 --timeout 900 "${skip[@]}" | tee "$dir/ctest.log"
-# No silent skips: a test may skip only for hardware this machine lacks (a
-# GPU, an ARM CPU), and then it carries the label needs-hw and says why.
-skipped=$(sed -n 's/.*Test *#[0-9]*: \([^ ]*\) .*\*\*\*Skipped.*/\1/p' "$dir/ctest.log")
-if [ -n "$skipped" ]; then
-  hw=$(ctest --test-dir "$dir" -N -L needs-hw | sed -n 's/^ *Test *#[0-9]*: //p')
-  for t in $skipped; do
-    echo "$hw" | grep -qx "$t" || { echo "test.sh: $t skipped without needing missing hardware"; exit 1; }
-    echo "test.sh: $t skipped: needs hardware this machine lacks (see its output)"
-  done
-fi
+source scripts/lib/skip_rule.sh
+check_skips "$dir" "$dir/ctest.log" test.sh
