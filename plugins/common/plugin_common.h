@@ -97,6 +97,9 @@ void pc_shutdown(bn_backend_ctx *ctx);
 const char *pc_last_error(bn_backend_ctx *ctx);
 int pc_supports(bn_backend_ctx *ctx, const bn_op_desc *d); /* over pc_this_plugin.caps */
 int pc_supports_caps(const bn_op_desc *d, const pc_caps *caps);
+/* One activation: clamp(round_half_even(v * s), -128, 127), NaN -> 0 (the
+ * scalar rule every quantize_row follows; its tail elements). */
+int8_t pc_quant_one(float v, float s);
 /* The quantize_act slot: checks, then pc_this_plugin.quantize_row per row. */
 bn_status pc_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s);
 
@@ -261,6 +264,69 @@ bn_status pc_attention(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor 
 bn_status pc_attention_paged(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                              const bn_tensor *rows, const bn_tensor *pt, const bn_paged_attn_args *args,
                              bn_tensor *out);
+
+/* ---- common/attention_run.c: the SIMD plugins' attention driver ----------------- */
+/* One work item is a token and up to PC_ATTN_HEADS_MAX query heads sharing
+ * a kv head; the plugin's kernels score its keys, turn each head's scores
+ * into softmax numerators and weigh the V rows. */
+#define PC_ATTN_HEADS_MAX 4
+typedef struct pc_attn_item {
+    const float *q[PC_ATTN_HEADS_MAX]; /* query rows; entries past nh repeat the first */
+    float *out[PC_ATTN_HEADS_MAX];     /* output rows, likewise */
+    const float *p[PC_ATTN_HEADS_MAX]; /* score rows (slot_len apart), likewise */
+    const int32_t *pages;              /* pc_attn_pages of the token */
+    int64_t g, n_keys;                 /* kv head, keys the token sees */
+    int nh;                            /* heads in the item (1..PC_ATTN_HEADS_MAX) */
+} pc_attn_item;
+
+typedef struct pc_attn_job pc_attn_job;
+typedef struct pc_attn_kernels {
+    /* scores[r * jb->slot_len + j] = scale * q_r . k_j for r < nh, j < n_keys */
+    void (*score)(const pc_attn_job *jb, const pc_attn_item *it, float *scores);
+    /* s[j] <- exp(s[j] - max) for j < n; returns their sum. s has room up
+     * to n rounded up to 16 (it may pad there). */
+    double (*softmax)(float *s, int64_t n);
+    /* out_r = inv[r] * sum_j p_r[j] v_j for r < nh */
+    void (*weigh)(const pc_attn_job *jb, const pc_attn_item *it, const float *inv);
+} pc_attn_kernels;
+
+struct pc_attn_job {
+    const bn_tensor *q, *k, *v;
+    bn_tensor *out;
+    const bn_attn_args *a;
+    const pc_attn_map *map;
+    const pc_attn_kernels *kern;
+    float *scratch; /* n_slots * heads_per_item * slot_len scores */
+    int64_t slot_len;
+    int n_slots, heads_per_item, items_per_group;
+    atomic_int bad_thread;
+};
+/* Splits the call into items over the pool, each thread's scores in
+ * scratch area `slot`. */
+bn_status pc_attn_drive(bn_backend_ctx *ctx, int slot, const pc_attn_kernels *kern, const bn_tensor *q,
+                        const bn_tensor *k, const bn_tensor *v, const bn_attn_args *a, const pc_attn_map *map,
+                        bn_tensor *out);
+
+/* Element kinds of a KV cache. */
+enum { PC_KV_F32 = 0, PC_KV_F16 = 1, PC_KV_Q8 = 2 };
+static inline int pc_kv_kind(const bn_tensor *t) {
+    return t->type == BN_TYPE_F16 ? PC_KV_F16 : t->type == BN_TYPE_Q8_0 ? PC_KV_Q8 : PC_KV_F32;
+}
+
+/* ---- common/row_ops.c: the scalar parts of the SIMD plugins' row-wise ops ------- */
+/* Argument checks; rms_norm's also gives the weight vector (NULL: none). */
+bn_status pc_rms_norm_check(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight,
+                            const bn_tensor *dst, const float **wv);
+bn_status pc_rope_check(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
+bn_status pc_ffn_act_check(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
+                           const bn_tensor *dst);
+bn_status pc_add_check(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, const bn_tensor *dst);
+/* rope's cos/sin tables of one call, angles in double with the reference's
+ * expression: [n_tok][n_dims / 2] each (NEOX), or [n_tok][n_dims] (NORM:
+ * duplicated per pair, sin with the sign of its lane: -s, s). */
+void pc_rope_tables(const bn_tensor *pos, const bn_rope_args *a, int64_t n_tok, float *cs, float *sn);
+/* act(g) of one element (the vector loops' tail): relu2 or silu with expf. */
+float pc_act_one(float g, int32_t act);
 
 /* ---- common/encode.c ------------------------------------------------------------ */
 bn_status pc_encode(bn_backend_ctx *ctx, int32_t type, const float *src, int64_t n_rows,

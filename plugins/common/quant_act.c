@@ -3,7 +3,16 @@
  * plugin's own row kernel (pc_plugin.quantize_row) for each row, its scale
  * stored beside the row (backend.h: s = 127 / max(max|x|, 1e-5)).
  */
+#include <math.h>
+
 #include "plugin_common.h"
+
+int8_t pc_quant_one(float v, float s) {
+    float r = nearbyintf(v * s);
+    if (!(r == r)) /* NaN quantises to 0: a defined value rather than UB in the cast */
+        r = 0.0f;
+    return (int8_t)(r < -128.0f ? -128 : r > 127.0f ? 127 : (int)r);
+}
 
 bn_status pc_quantize_act(bn_backend_ctx *ctx, const bn_tensor *x, bn_tensor *q, bn_tensor *s) {
     static const int32_t f32[] = {BN_TYPE_F32, -1}, i8[] = {BN_TYPE_I8, -1};

@@ -14,34 +14,23 @@
  * runs over head_dim in chunks of up to eight accumulators (heads x
  * vectors), keys in blocks that stay in L1 across the chunks. In a pool a
  * score tile never straddles two pages (page_size is a multiple of 16) and
- * a V block ends at its page's end.
+ * a V block ends at its page's end. The items, their threads and the
+ * softmax denominator's reciprocal are the common driver's
+ * (plugins/common/attention_run.c, shared with cpu-neon).
  */
 #include <math.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "avx2_internal.h"
 #include "simd_util.h"
 
-#define HEADS_MAX 4 /* query heads per work item */
-#define TILE 8      /* dot products per score tile, accumulators per V chunk */
+#define HEADS_MAX PC_ATTN_HEADS_MAX /* query heads per work item */
+#define TILE 8                      /* dot products per score tile, accumulators per V chunk */
 
-typedef struct attn_job {
-    const bn_tensor *q, *k, *v;
-    bn_tensor *out;
-    const bn_attn_args *a;
-    const pc_attn_map *map;
-    float *scratch; /* n_slots * heads_per_item * slot_len scores */
-    int64_t slot_len;
-    int n_slots, heads_per_item, items_per_group;
-    atomic_int bad_thread;
-} attn_job;
-
-enum { KV_F32 = 0, KV_F16 = 1, KV_Q8 = 2 }; /* cache element kinds */
-
-static int kv_kind(const bn_tensor *t) {
-    return t->type == BN_TYPE_F16 ? KV_F16 : t->type == BN_TYPE_Q8_0 ? KV_Q8 : KV_F32;
-}
+/* cache element kinds (pc_kv_kind) */
+#define KV_F32 PC_KV_F32
+#define KV_F16 PC_KV_F16
+#define KV_Q8 PC_KV_Q8
 
 /* Scale of the Q8_0 block holding element d of a row. */
 AX_INLINE float q8_scale(const char *row, int64_t d) {
@@ -102,7 +91,7 @@ AX_INLINE __m256 hsum8(const __m256 v[8]) {
  * past n_keys repeat the tile's first key and are stored too (up to
  * n_keys rounded up to K, inside the slot); the softmax padding then
  * overwrites them. */
-AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, const int32_t *pages, int64_t g,
+AX_INLINE void score_keys_rk(const pc_attn_job *jb, const float *const *qv, const int32_t *pages, int64_t g,
                              int64_t n_keys, float *scores, int64_t stride, const int R, const int K, const int kind) {
     const int64_t hd = jb->a->head_dim, full = hd & ~(int64_t)7;
     const int rem = (int)(hd - full);
@@ -166,17 +155,19 @@ AX_INLINE void score_keys_rk(const attn_job *jb, const float *const *qv, const i
 
 /* Tiles: 4 heads x 2 keys, 3 x 2, 2 x 4 or 1 x 8 (at most 8 FMA chains
  * plus the q and k vectors in 16 ymm registers). */
-static void score_keys(const attn_job *jb, const float *const *qv, const int32_t *pages, int nh, int64_t g,
-                       int64_t n_keys, float *scores, int64_t stride) {
+static void score_keys(const pc_attn_job *jb, const pc_attn_item *it, float *scores) {
+    const float *const *qv = it->q;
+    const int32_t *pages = it->pages;
+    const int64_t g = it->g, n_keys = it->n_keys, stride = jb->slot_len;
 #define SCORE(R, K)                                                                  \
     do {                                                                             \
-        switch (kv_kind(jb->k)) {                                                    \
+        switch (pc_kv_kind(jb->k)) {                                                 \
         case KV_F16: score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, KV_F16); break; \
         case KV_Q8: score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, KV_Q8); break;   \
         default: score_keys_rk(jb, qv, pages, g, n_keys, scores, stride, R, K, KV_F32); break;     \
         }                                                                            \
     } while (0)
-    switch (nh) {
+    switch (it->nh) {
     case 4: SCORE(4, 2); break;
     case 3: SCORE(3, 2); break;
     case 2: SCORE(2, 4); break;
@@ -215,7 +206,7 @@ static double softmax_numerators(float *s, int64_t n) {
  * for R heads and i < DV full vectors (R * DV <= TILE accumulators).
  * out_r holds the partial sums between key blocks; the last block scales
  * them by inv_r. */
-AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *const *p, const float *inv,
+AX_INLINE void weigh_chunk(const pc_attn_job *jb, float *const *out, const float *const *p, const float *inv,
                            const char *vr, int64_t j0, int64_t j1, int last, int64_t d0, const int R, const int DV,
                            const int kind) {
     __m256 acc[TILE];
@@ -248,7 +239,7 @@ AX_INLINE void weigh_chunk(const attn_job *jb, float *const *out, const float *c
 }
 
 /* The last head_dim % 8 dimensions (not seen in practice: kept simple). */
-static void weigh_part(const attn_job *jb, float *const *out, const float *const *p, const float *inv, int nh,
+static void weigh_part(const pc_attn_job *jb, float *const *out, const float *const *p, const float *inv, int nh,
                        const int32_t *pages, int64_t g, int64_t n_keys, int64_t d0, int n, int kind) {
     __m256 acc[HEADS_MAX];
     for (int r = 0; r < nh; r++)
@@ -265,7 +256,7 @@ static void weigh_part(const attn_job *jb, float *const *out, const float *const
 /* Keys in blocks of about 16 KiB of V rows, so that the head_dim chunks
  * after the first find the block in L1 instead of streaming the whole V
  * cache once per chunk (it outgrows L2 at long contexts). */
-AX_INLINE void weigh_values_r(const attn_job *jb, float *const *out, const float *const *p, const float *inv,
+AX_INLINE void weigh_values_r(const pc_attn_job *jb, float *const *out, const float *const *p, const float *inv,
                               const int32_t *pages, int64_t g, int64_t n_keys, const int R, const int kind) {
     const int DV = TILE / R;
     const int64_t hd = jb->a->head_dim, full = hd & ~(int64_t)7;
@@ -287,17 +278,20 @@ AX_INLINE void weigh_values_r(const attn_job *jb, float *const *out, const float
 }
 
 /* Chunks of 4 heads x 2 vectors, 3 x 2, 2 x 4 or 1 x 8. */
-static void weigh_values(const attn_job *jb, float *const *out, const float *const *p, const float *inv, int nh,
-                         const int32_t *pages, int64_t g, int64_t n_keys) {
+static void weigh_values(const pc_attn_job *jb, const pc_attn_item *it, const float *inv) {
+    float *const *out = it->out;
+    const float *const *p = it->p;
+    const int32_t *pages = it->pages;
+    const int64_t g = it->g, n_keys = it->n_keys;
 #define WEIGH(R)                                                                     \
     do {                                                                             \
-        switch (kv_kind(jb->v)) {                                                    \
+        switch (pc_kv_kind(jb->v)) {                                                 \
         case KV_F16: weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, KV_F16); break; \
         case KV_Q8: weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, KV_Q8); break;   \
         default: weigh_values_r(jb, out, p, inv, pages, g, n_keys, R, KV_F32); break;     \
         }                                                                            \
     } while (0)
-    switch (nh) {
+    switch (it->nh) {
     case 4: WEIGH(4); break;
     case 3: WEIGH(3); break;
     case 2: WEIGH(2); break;
@@ -306,64 +300,10 @@ static void weigh_values(const attn_job *jb, float *const *out, const float *con
 #undef WEIGH
 }
 
-/* Item = (token, kv head, chunk of query heads in its group). */
-static void attend_item(attn_job *jb, int64_t item, float *scores) {
-    const bn_attn_args *a = jb->a;
-    const int64_t per_tok = (int64_t)a->n_head_kv * jb->items_per_group;
-    const int64_t t = item / per_tok, g = (item % per_tok) / jb->items_per_group;
-    const int group = a->n_head / a->n_head_kv, hpi = jb->heads_per_item;
-    const int64_t h0 = g * group + (item % jb->items_per_group) * hpi;
-    const int nh = (int)(g * group + group - h0 < hpi ? g * group + group - h0 : hpi);
-    const int64_t n_keys = pc_attn_keys(jb->map, t);
-    const int32_t *pages = pc_attn_pages(jb->map, t);
-    const float *qv[HEADS_MAX], *p[HEADS_MAX];
-    float *o[HEADS_MAX], inv[HEADS_MAX];
-    for (int r = 0; r < HEADS_MAX; r++) {
-        int rr = r < nh ? r : 0; /* rows past nh: valid, never used */
-        qv[r] = (const float *)((const char *)jb->q->data + (h0 + rr) * jb->q->nb[1] + t * jb->q->nb[2]);
-        o[r] = (float *)((char *)jb->out->data + (h0 + rr) * jb->out->nb[1] + t * jb->out->nb[2]);
-        p[r] = scores + rr * jb->slot_len;
-    }
-    score_keys(jb, qv, pages, nh, g, n_keys, scores, jb->slot_len);
-    for (int r = 0; r < nh; r++)
-        inv[r] = (float)(1.0 / softmax_numerators(scores + r * jb->slot_len, n_keys));
-    weigh_values(jb, o, p, inv, nh, pages, g, n_keys);
-}
-
-static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
-    attn_job *jb = arg;
-    if (thread_index < 0 || thread_index >= jb->n_slots) {
-        atomic_store(&jb->bad_thread, 1);
-        return;
-    }
-    float *scores = jb->scratch + (int64_t)thread_index * jb->heads_per_item * jb->slot_len;
-    for (int64_t i = begin; i < end; i++)
-        attend_item(jb, i, scores);
-}
+static const pc_attn_kernels ax_attn_kernels = {
+    .score = score_keys, .softmax = softmax_numerators, .weigh = weigh_values};
 
 bn_status ax_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
-                          const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
-    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->pc.n_threads};
-    jb.slot_len = (map->max_keys + 15) / 16 * 16;
-    /* Fewer heads per item when there are too few items to keep every
-     * thread busy (decode: one token). */
-    const int group = a->n_head / a->n_head_kv;
-    jb.heads_per_item = group < HEADS_MAX ? group : HEADS_MAX;
-    while (jb.heads_per_item > 1 &&
-           (int64_t)a->n_tokens * a->n_head_kv * ((group + jb.heads_per_item - 1) / jb.heads_per_item) <
-               4 * (int64_t)ctx->pc.n_threads)
-        jb.heads_per_item /= 2;
-    jb.items_per_group = (group + jb.heads_per_item - 1) / jb.heads_per_item;
-    atomic_init(&jb.bad_thread, 0);
-    jb.scratch = pc_scratch_get(ctx, AX_SCR_ATTN,
-                                sizeof(float) * (size_t)jb.heads_per_item * (size_t)jb.slot_len * (size_t)jb.n_slots);
-    if (!jb.scratch)
-        return pc_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
-    pc_parallel(ctx, (int64_t)a->n_tokens * a->n_head_kv * jb.items_per_group, 1, attn_work, &jb);
-    pc_scratch_put(ctx, AX_SCR_ATTN, jb.scratch);
-    if (atomic_load(&jb.bad_thread))
-        return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
-                        jb.n_slots);
-    return BN_OK;
+                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
+    return pc_attn_drive(ctx, AX_SCR_ATTN, &ax_attn_kernels, q, k, v, a, map, out);
 }
-

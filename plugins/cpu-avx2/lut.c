@@ -12,13 +12,6 @@
 #define LT PC_LUT_TILE
 #define FLUSH 64  /* groups summed in 16 bits before widening */
 
-typedef struct lut_job {
-    const bn_weight *w;
-    bn_tensor *y;
-    int64_t n_tok;
-    const uint8_t *tables; /* [n_tok][n_groups * 32] */
-    const float *s;
-} lut_job;
 
 AX_INLINE void widen_add(__m256i s32[4], __m256i a0, __m256i a1) {
     s32[0] = _mm256_add_epi32(s32[0], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a0)));
@@ -27,7 +20,7 @@ AX_INLINE void widen_add(__m256i s32[4], __m256i a0, __m256i a1) {
     s32[3] = _mm256_add_epi32(s32[3], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a1, 1)));
 }
 
-static void lut_tile(const lut_job *jb, int64_t tile, int64_t tok) {
+static void lut_tile(const pc_lut_job *jb, int64_t tile, int64_t tok) {
     const bn_weight *w = jb->w;
     int64_t ng = pc_lut_groups(w);
     const uint8_t *ip = w->lut_idx + (size_t)tile * (size_t)ng * 16;
@@ -89,22 +82,7 @@ static void lut_tile(const lut_job *jb, int64_t tile, int64_t tok) {
     pc_lut_store(w, jb->y, tile, tok, jb->s[tok], it, ft);
 }
 
-static void lut_work(void *arg, int64_t begin, int64_t end, int thread_index) {
-    (void)thread_index;
-    const lut_job *jb = arg;
-    for (int64_t tile = begin; tile < end; tile++)
-        for (int64_t t = 0; t < jb->n_tok; t++)
-            lut_tile(jb, tile, t);
-}
-
-bn_status ax_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
-                        const bn_tensor *x_scale, bn_tensor *y) {
-    float *s;
-    uint8_t *scr = pc_lut_activations(ctx, AX_SCR_ACT, w, x, x_scale, &s);
-    if (!scr)
-        return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for LUT tables");
-    lut_job jb = {.w = w, .y = y, .n_tok = pc_n_rows(x), .tables = scr, .s = s};
-    pc_parallel(ctx, w->lut_tiles, 1, lut_work, &jb);
-    pc_scratch_put(ctx, AX_SCR_ACT, scr);
-    return BN_OK;
+bn_status ax_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x, const bn_tensor *x_scale,
+                        bn_tensor *y) {
+    return pc_lut_matmul(ctx, AX_SCR_ACT, w, x, x_scale, y, lut_tile);
 }

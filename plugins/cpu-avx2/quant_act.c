@@ -34,13 +34,6 @@ static float absmax(const float *x, int64_t n) {
     return amax;
 }
 
-static int8_t quant_one(float v, float s) {
-    float r = nearbyintf(v * s);
-    if (!(r == r))
-        r = 0.0f;
-    return (int8_t)(r < -128.0f ? -128 : r > 127.0f ? 127 : (int)r);
-}
-
 /* 8 floats -> 8 int32, NaN -> 0 */
 static inline __m256i quant8(__m256 v, __m256 s) {
     __m256 p = _mm256_mul_ps(v, s);
@@ -62,6 +55,6 @@ float ax_quantize_row(const float *x, int64_t n, int8_t *q) {
         _mm256_storeu_si256((__m256i *)(q + i), _mm256_permutevar8x32_epi32(r, perm));
     }
     for (; i < n; i++)
-        q[i] = quant_one(x[i], s);
+        q[i] = pc_quant_one(x[i], s);
     return s;
 }

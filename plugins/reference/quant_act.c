@@ -17,11 +17,7 @@ float ref_quantize_row(const float *x, int64_t n, int8_t *q) {
             amax = a;
     }
     float s = 127.0f / fmaxf(amax, 1e-5f);
-    for (int64_t i = 0; i < n; i++) {
-        float r = nearbyintf(x[i] * s);
-        if (!(r == r))
-            r = 0.0f;
-        q[i] = (int8_t)(r < -128.0f ? -128 : r > 127.0f ? 127 : (int)r);
-    }
+    for (int64_t i = 0; i < n; i++)
+        q[i] = pc_quant_one(x[i], s);
     return s;
 }

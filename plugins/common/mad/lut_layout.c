@@ -101,7 +101,7 @@ static void build_tables(const bn_weight *w, const int8_t *q, uint8_t *tab) {
     }
 }
 
-uint8_t *pc_lut_activations(bn_backend_ctx *ctx, int slot, const bn_weight *w, const bn_tensor *x,
+static uint8_t *lut_activations(bn_backend_ctx *ctx, int slot, const bn_weight *w, const bn_tensor *x,
                             const bn_tensor *x_scale, float **s_out) {
     int64_t n_tok = pc_n_rows(x);
     size_t tab_bytes = (size_t)pc_lut_groups(w) * 32 * (size_t)n_tok;
@@ -131,4 +131,24 @@ void pc_lut_store(const bn_weight *w, bn_tensor *y, int64_t tile, int64_t tok, f
         else
             ((float *)yrow)[j] = (float)itot[i] * (w->tensor_scale * w->extra_scale) / s_x;
     }
+}
+
+static void lut_work(void *arg, int64_t begin, int64_t end, int thread_index) {
+    (void)thread_index;
+    const pc_lut_job *jb = arg;
+    for (int64_t tile = begin; tile < end; tile++)
+        for (int64_t t = 0; t < jb->n_tok; t++)
+            jb->tile(jb, tile, t);
+}
+
+bn_status pc_lut_matmul(bn_backend_ctx *ctx, int slot, const bn_weight *w, const bn_tensor *x,
+                        const bn_tensor *x_scale, bn_tensor *y, pc_lut_tile_fn tile) {
+    float *s;
+    uint8_t *scr = lut_activations(ctx, slot, w, x, x_scale, &s);
+    if (!scr)
+        return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for LUT tables");
+    pc_lut_job jb = {.w = w, .y = y, .n_tok = pc_n_rows(x), .tables = scr, .s = s, .tile = tile};
+    pc_parallel(ctx, w->lut_tiles, 1, lut_work, &jb);
+    pc_scratch_put(ctx, slot, scr);
+    return BN_OK;
 }

@@ -83,10 +83,20 @@ float pc_mad_token_q(const bn_weight *w, const bn_tensor *x, const bn_tensor *x_
 int64_t pc_lut_groups(const bn_weight *w); /* groups per row: segments x groups per segment */
 /* Build the LUT layout of a prepared ternary weight from its MAD codes. */
 bn_status pc_lut_prepare(bn_backend_ctx *ctx, bn_weight *w);
-/* Per token: its scale s[t] and its tables ([n_tok][groups * 32] bytes) in
- * scratch area `slot`; NULL when out of memory. Give back with pc_scratch_put. */
-uint8_t *pc_lut_activations(bn_backend_ctx *ctx, int slot, const bn_weight *w, const bn_tensor *x,
-                            const bn_tensor *x_scale, float **s);
+/* A LUT matmul call: the tables of every token, then the plugin's tile
+ * kernel for every (tile of 32 rows, token) over the pool. */
+typedef struct pc_lut_job pc_lut_job;
+typedef void (*pc_lut_tile_fn)(const pc_lut_job *jb, int64_t tile, int64_t tok);
+struct pc_lut_job {
+    const bn_weight *w;
+    bn_tensor *y;
+    int64_t n_tok;
+    const uint8_t *tables; /* [n_tok][groups * 32] */
+    const float *s;        /* [n_tok] activation scales */
+    pc_lut_tile_fn tile;
+};
+bn_status pc_lut_matmul(bn_backend_ctx *ctx, int slot, const bn_weight *w, const bn_tensor *x,
+                        const bn_tensor *x_scale, bn_tensor *y, pc_lut_tile_fn tile);
 /* y of (tile row i, token) from the tile's integer total and TQ float sum. */
 void pc_lut_store(const bn_weight *w, bn_tensor *y, int64_t tile, int64_t tok, float s_x, const int32_t *itot,
                   const float *ftot);
