@@ -133,7 +133,8 @@ static void usage(void) {
     fprintf(stderr, "usage: bench-kernels [-t THREADS] [-b PLUGIN,...] [--only GROUP,...] [--min-ms MS]\n"
                     "                     [--kernels auto,mad,tl1,tl2] [--tokens N,...] [--no-reference]\n"
                     "                     [--cold MB]\n"
-                    "groups: matmul rms_norm rope attention ffn_act add quantize_act\n");
+                    "groups: matmul (ternary) lm_head (F16, Q8_0 128256x2560) rms_norm rope attention ffn_act add\n"
+                    "        quantize_act\n");
 }
 
 static int parse_kernels(const char *list, unsigned *mask) {

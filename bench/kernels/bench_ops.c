@@ -219,7 +219,7 @@ static void add_mm(bk_case *cs, int *n, int32_t type, int64_t rows, int64_t cols
                    int cold_mb) {
     bk_case *c = &cs[(*n)++];
     memset(c, 0, sizeof *c);
-    c->group = "matmul";
+    c->group = bn_type_is_ternary(type) ? "matmul" : "lm_head";
     static const char *kn[] = {"", "/MAD", "/TL1", "/TL2"};
     snprintf(c->label, sizeof c->label, "matmul %s%s %lldx%lld T=%lld", bn_type_name(type), kn[kernel & 3], (long long)rows,
              (long long)cols, (long long)T);
@@ -267,8 +267,12 @@ int bk_cases(const bk_opts *o, bk_case **out) {
     if (!o->kernels)
         for (int k = BN_KERNEL_TL1; k <= BN_KERNEL_TL2; k++)
             add_mm(cs, &n, BN_TYPE_I2_S, 2560, 2560, 1, k, o->cold_mb);
-    add_mm(cs, &n, BN_TYPE_F16, 128256, 2560, 1, BN_KERNEL_AUTO, 0);
-    add_mm(cs, &n, BN_TYPE_Q8_0, 128256, 2560, 1, BN_KERNEL_AUTO, 0);
+    /* the LM head: one token, and with --tokens every count given (batched decode) */
+    for (int i = -1; i < (o->n_tokens ? nt : 0); i++)
+        if (i < 0 || toks[i] > 1) {
+            add_mm(cs, &n, BN_TYPE_F16, 128256, 2560, i < 0 ? 1 : toks[i], BN_KERNEL_AUTO, 0);
+            add_mm(cs, &n, BN_TYPE_Q8_0, 128256, 2560, i < 0 ? 1 : toks[i], BN_KERNEL_AUTO, 0);
+        }
     add_op(cs, &n, "rms_norm", OP_RMS, 2560, 8, "rms_norm n=2560 T=8");
     add_op(cs, &n, "rope", OP_ROPE, 128, 8, "rope NEOX 128x20 T=8");
     add_op(cs, &n, "attention", OP_ATTN, 128, 1, "attention 20/5x128 ctx=128 F16");
