@@ -252,3 +252,8 @@ void *xmalloc(size_t n) {
     }
     return p;
 }
+
+int conf_quick_skip(int64_t rows, int64_t cols, int extreme) {
+    const char *q = getenv("BN_CONFORMANCE_QUICK");
+    return q && *q && strcmp(q, "0") != 0 && !extreme && rows * cols > (INT64_C(1) << 21);
+}

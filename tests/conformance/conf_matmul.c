@@ -317,14 +317,6 @@ static const conf_shape tern_shapes[] = {
     {6, 8192, 3, 0, WFIX_EXTREME, 1.0f}, {5, 16384, 9, 0, WFIX_EXTREME, 1.0f},
 };
 
-/* BN_CONFORMANCE_QUICK=1 (emulated CPUs): the ternary shapes above 2^21
- * weights are left out, except the extreme ones; every kernel path still
- * runs (1..32 tokens, padding, TQ blocks, overflow cases). */
-static int quick_skip(const conf_shape *s) {
-    const char *q = getenv("BN_CONFORMANCE_QUICK");
-    return q && *q && strcmp(q, "0") != 0 && s->mode != WFIX_EXTREME && s->rows * s->cols > (INT64_C(1) << 21);
-}
-
 static const conf_shape dense_shapes[] = {
     {1, 256, 1, 0, 0, 1.0f}, {3, 64, 3, 0, 0, 1.0f}, {7, 96, 8, 1, 0, 1.0f},
     {2, 32, 3, 0, 0, 0.5f},  {64, 2560, 3, 0, 0, 1.0f}, {640, 2560, 1, 0, 0, 1.0f},
@@ -337,7 +329,7 @@ void conf_test_matmul(int pi) {
     for (size_t ti = 0; ti < 3; ti++) {
         for (size_t si = 0; si < sizeof tern_shapes / sizeof tern_shapes[0]; si++) {
             const conf_shape *s = &tern_shapes[si];
-            if (quick_skip(s))
+            if (conf_quick_skip(s->rows, s->cols, s->mode == WFIX_EXTREME)) /* emulated CPUs */
                 continue;
             wfix f;
             if (wfix_make(&f, tern_types[ti], s->rows, s->cols, 100 + si * 7 + ti, s->mode, s->scale))

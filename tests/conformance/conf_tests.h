@@ -16,6 +16,9 @@ typedef struct conf_shape {
     float scale;
 } conf_shape;
 
+/* BN_CONFORMANCE_QUICK=1 (emulated CPUs): whether to leave out a case of
+ * rows x cols weights; extreme cases (overflow checks) always run. */
+int conf_quick_skip(int64_t rows, int64_t cols, int extreme);
 void conf_test_matmul(int pi);
 void conf_test_dequantize(int pi);
 void conf_test_get_rows(int pi);

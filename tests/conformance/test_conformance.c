@@ -27,8 +27,9 @@
  * (a few per case) and one "SUMMARY plugin=<p> ..." line per plugin with
  * the largest errors seen per op. Exit status 0 only if all passed.
  * BN_CONFORMANCE_ONLY=<group,...> limits the run to some test groups;
- * BN_CONFORMANCE_QUICK=1 leaves out the large non-extreme matmul shapes
- * (for emulated CPUs, see conf_matmul.c).
+ * BN_CONFORMANCE_QUICK=1 leaves out the shapes of matmul, encode and
+ * dequantize above 2^21 weights, except the extreme ones (for emulated
+ * CPUs: conf_quick_skip).
  */
 #define _POSIX_C_SOURCE 200809L /* strdup, strtok_r, clock_gettime */
 
