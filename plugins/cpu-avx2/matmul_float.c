@@ -1,14 +1,20 @@
 /*
  * y = W x for float-family weights (the LM head, embeddings used as the
  * head, and any non-ternary linear layer).
- *  F16 / BF16 / F32 with x F32: f32 FMA dot products (F16 via F16C), 4
- *      independent accumulators; float error far inside the suite's bound.
+ *  F16 with x F32: tiles of R rows x T tokens (f16_tile), one 8-lane FMA
+ *      chain per (row, token) over the row in order, then one horizontal
+ *      sum: each converted weight vector feeds T tokens and each x vector
+ *      R rows, and a (row, token) result is the same bits whatever the
+ *      tile, so a sequence decoded in a batch gets its single-token logits.
+ *  BF16 / F32 with x F32: f32 FMA dot products, 2 independent
+ *      accumulators; float error far inside the suite's bound.
  *  Q8_0: x F32 is quantised per row to absmax int8 exactly like ternary
  *      activations (allowed: no coarser than per-row absmax int8), I8 x is
  *      used as given. Weights and q are widened to int16 and multiplied
  *      with madd (exact; Q8_0 weights may be -128, so the maddubs sign
  *      trick would overflow), then per block acc += d_b * isum_b in 8
- *      float lanes; y = acc * extra / s_x.
+ *      float lanes; y = acc * extra / s_x. Tiles of R rows x T tokens as
+ *      for F16 (q8_tile), with the same per-(row, token) order.
  *  Q6_K: 256-blocks decoded with the scalar decoder, then FMA.
  * Rows are split over the pool; every token of a call reuses a row while
  * it is in L1.
@@ -20,6 +26,7 @@
 
 #define ROWS_PER_GRAIN 16
 #define Q6K_TOK_GROUP 8
+#define ROW_BLOCK 48 /* F16 / Q8_0 rows per L2 block: 240 KiB of F16 at 2560 columns */
 
 typedef struct fm_job {
     const bn_backend_ctx *ctx;
@@ -30,65 +37,6 @@ typedef struct fm_job {
     const int16_t *q16; /* Q8_0: [n_tok][n_cols] */
     const float *s;     /* Q8_0: [n_tok] */
 } fm_job;
-
-static float dot_f16(const bn_backend_ctx *ctx, const uint8_t *row, const float *x, int64_t n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    const uint16_t *h = (const uint16_t *)row;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))), _mm256_loadu_ps(x + i), a0);
-        a1 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i + 8))),
-                             _mm256_loadu_ps(x + i + 8), a1);
-        a2 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i + 16))),
-                             _mm256_loadu_ps(x + i + 16), a2);
-        a3 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i + 24))),
-                             _mm256_loadu_ps(x + i + 24), a3);
-    }
-    for (; i + 8 <= n; i += 8)
-        a0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))), _mm256_loadu_ps(x + i), a0);
-    float sum = ax_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < n; i++)
-        sum += ctx->pc.f16_table[pc_rd16(row + 2 * i)] * x[i];
-    return sum;
-}
-
-/* dot_f16 for two tokens at once: each weight vector is converted once
- * and feeds both; per token the same operations in the same order as
- * dot_f16, so each result is bit-equal to it. */
-static void dot_f16_x2(const bn_backend_ctx *ctx, const uint8_t *row, const float *x, const float *z,
-                       int64_t n, float *out_x, float *out_z) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    const uint16_t *h = (const uint16_t *)row;
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i)));
-        __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i + 8)));
-        __m256 w2 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i + 16)));
-        __m256 w3 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i + 24)));
-        a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
-        b0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(z + i), b0);
-        a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
-        b1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(z + i + 8), b1);
-        a2 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x + i + 16), a2);
-        b2 = _mm256_fmadd_ps(w2, _mm256_loadu_ps(z + i + 16), b2);
-        a3 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x + i + 24), a3);
-        b3 = _mm256_fmadd_ps(w3, _mm256_loadu_ps(z + i + 24), b3);
-    }
-    for (; i + 8 <= n; i += 8) {
-        __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i)));
-        a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
-        b0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(z + i), b0);
-    }
-    float sx = ax_hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    float sz = ax_hsum_ps(_mm256_add_ps(_mm256_add_ps(b0, b1), _mm256_add_ps(b2, b3)));
-    for (; i < n; i++) {
-        float wv = ctx->pc.f16_table[pc_rd16(row + 2 * i)];
-        sx += wv * x[i];
-        sz += wv * z[i];
-    }
-    *out_x = sx;
-    *out_z = sz;
-}
 
 AX_INLINE __m256 bf16x8(const uint8_t *p) {
     __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
@@ -122,24 +70,138 @@ static float dot_f32(const uint8_t *row, const float *x, int64_t n) {
     return sum;
 }
 
-static float dot_q8_0(const bn_backend_ctx *ctx, const uint8_t *row, const int16_t *q, int64_t n) {
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
-    int64_t nb = n / BN_QK_Q8_0, b = 0;
-    for (; b < nb; b++) {
-        const uint8_t *blk = row + b * 34;
-        const int16_t *qb = q + b * BN_QK_Q8_0;
-        __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 2)));
-        __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 18)));
-        __m256i p = _mm256_add_epi32(_mm256_madd_epi16(w0, _mm256_loadu_si256((const __m256i *)qb)),
-                                     _mm256_madd_epi16(w1, _mm256_loadu_si256((const __m256i *)(qb + 16))));
-        __m256 d = _mm256_set1_ps(ctx->pc.f16_table[pc_rd16(blk)]);
-        if (b & 1)
-            a1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, a1);
-        else
-            a0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d, a0);
+/* Rows j..j+R-1 x tokens t0..t0+T-1 of an F16 weight (see the top). */
+AX_INLINE void f16_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, const int T) {
+    const bn_weight *w = jb->w;
+    const int64_t n = w->n_cols;
+    const uint16_t *h[4];
+    const float *x[4];
+    __m256 acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        h[r] = (const uint16_t *)(w->raw + (size_t)(j + r) * w->raw_row_bytes);
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) {
+        x[t] = (const float *)pc_row(jb->x, t0 + t);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            acc[r][t] = _mm256_setzero_ps();
     }
-    return ax_hsum_ps(_mm256_add_ps(a0, a1));
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 wv[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            wv[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h[r] + i)));
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            __m256 xv = _mm256_loadu_ps(x[t] + i);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++)
+                acc[r][t] = _mm256_fmadd_ps(wv[r], xv, acc[r][t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            float sum = ax_hsum_ps(acc[r][t]);
+            for (int64_t k = i; k < n; k++)
+                sum += jb->ctx->pc.f16_table[h[r][k]] * x[t][k];
+            ((float *)pc_row(jb->y, t0 + t))[j + r] = sum * w->extra_scale;
+        }
 }
+
+/* The same tiles for Q8_0: per 32-block the int16 madd sums (exact) times
+ * the block's d, one float chain per (row, token). */
+AX_INLINE void q8_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, const int T) {
+    const bn_weight *w = jb->w;
+    const int64_t n = w->n_cols, nb = n / BN_QK_Q8_0;
+    const float *f16 = jb->ctx->pc.f16_table;
+    const uint8_t *row[4];
+    const int16_t *q[4];
+    __m256 acc[4][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        row[r] = w->raw + (size_t)(j + r) * w->raw_row_bytes;
+#pragma GCC unroll 4
+    for (int t = 0; t < T; t++) {
+        q[t] = jb->q16 + (t0 + t) * n;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+            acc[r][t] = _mm256_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i w0[4], w1[4];
+        __m256 d[4];
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const uint8_t *blk = row[r] + b * 34;
+            w0[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 2)));
+            w1[r] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(blk + 18)));
+            d[r] = _mm256_set1_ps(f16[pc_rd16(blk)]);
+        }
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++) {
+            __m256i q0 = _mm256_loadu_si256((const __m256i *)(q[t] + b * BN_QK_Q8_0));
+            __m256i q1 = _mm256_loadu_si256((const __m256i *)(q[t] + b * BN_QK_Q8_0 + 16));
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                __m256i p = _mm256_add_epi32(_mm256_madd_epi16(w0[r], q0), _mm256_madd_epi16(w1[r], q1));
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), d[r], acc[r][t]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < T; t++)
+            ((float *)pc_row(jb->y, t0 + t))[j + r] = ax_hsum_ps(acc[r][t]) * w->extra_scale / jb->s[t0 + t];
+}
+
+/* Rows [j0, j1) of F16 / Q8_0 over every token: tiles of 3 rows x 4
+ * tokens (12 accumulators + 3 weight vectors in 16 ymm), 4 x 1 for a
+ * single token (four independent chains), edges with smaller tiles. */
+#define TILE_CASE(KERNEL, R, T) KERNEL(jb, j, t0, R, T)
+#define TILE_SWITCH(KERNEL, R, T)                                                                           \
+    switch ((R) * 4 + (T)) {                                                                                \
+    case 1 * 4 + 1: TILE_CASE(KERNEL, 1, 1); break;                                                         \
+    case 1 * 4 + 2: TILE_CASE(KERNEL, 1, 2); break;                                                         \
+    case 1 * 4 + 3: TILE_CASE(KERNEL, 1, 3); break;                                                         \
+    case 1 * 4 + 4: TILE_CASE(KERNEL, 1, 4); break;                                                         \
+    case 2 * 4 + 1: TILE_CASE(KERNEL, 2, 1); break;                                                         \
+    case 2 * 4 + 2: TILE_CASE(KERNEL, 2, 2); break;                                                         \
+    case 2 * 4 + 3: TILE_CASE(KERNEL, 2, 3); break;                                                         \
+    case 2 * 4 + 4: TILE_CASE(KERNEL, 2, 4); break;                                                         \
+    case 3 * 4 + 1: TILE_CASE(KERNEL, 3, 1); break;                                                         \
+    case 3 * 4 + 2: TILE_CASE(KERNEL, 3, 2); break;                                                         \
+    case 3 * 4 + 3: TILE_CASE(KERNEL, 3, 3); break;                                                         \
+    case 3 * 4 + 4: TILE_CASE(KERNEL, 3, 4); break;                                                         \
+    default: TILE_CASE(KERNEL, 4, 1); break;                                                                \
+    }
+
+static void tiled_rows(const fm_job *jb, int64_t j0, int64_t j1) {
+    const int q8 = jb->w->type == BN_TYPE_Q8_0;
+    const int rows = jb->n_tok == 1 ? 4 : 3;
+    /* blocks of rows that stay in L2 while every token group passes */
+    for (int64_t b0 = j0; b0 < j1; b0 += ROW_BLOCK) {
+        const int64_t b1 = b0 + ROW_BLOCK < j1 ? b0 + ROW_BLOCK : j1;
+        for (int64_t t0 = 0; t0 < jb->n_tok; t0 += 4) {
+            const int T = jb->n_tok - t0 < 4 ? (int)(jb->n_tok - t0) : 4;
+            for (int64_t j = b0; j < b1;) {
+                const int R = b1 - j < rows ? (int)(b1 - j) : rows;
+                if (q8) {
+                    TILE_SWITCH(q8_tile, R, T)
+                } else {
+                    TILE_SWITCH(f16_tile, R, T)
+                }
+                j += R;
+            }
+        }
+    }
+}
+#undef TILE_SWITCH
+#undef TILE_CASE
 
 static void q6k_rows(const fm_job *jb, int64_t j) {
     const bn_weight *w = jb->w;
@@ -168,33 +230,20 @@ static void fm_work(void *arg, int64_t begin, int64_t end, int thread_index) {
     const fm_job *jb = arg;
     const bn_weight *w = jb->w;
     int64_t n = w->n_cols;
+    if (w->type == BN_TYPE_F16 || w->type == BN_TYPE_Q8_0) {
+        tiled_rows(jb, begin, end);
+        return;
+    }
     for (int64_t j = begin; j < end; j++) {
         if (w->type == BN_TYPE_Q6_K) {
             q6k_rows(jb, j);
             continue;
         }
         const uint8_t *row = w->raw + (size_t)j * w->raw_row_bytes;
-        int64_t t = 0;
-        if (w->type == BN_TYPE_F16) {
-            for (; t + 2 <= jb->n_tok; t += 2) {
-                float *y0 = (float *)pc_row(jb->y, t), *y1 = (float *)pc_row(jb->y, t + 1);
-                dot_f16_x2(jb->ctx, row, (const float *)pc_row(jb->x, t), (const float *)pc_row(jb->x, t + 1), n,
-                           &y0[j], &y1[j]);
-                y0[j] *= w->extra_scale;
-                y1[j] *= w->extra_scale;
-            }
-        }
-        for (; t < jb->n_tok; t++) {
-            float *yrow = (float *)pc_row(jb->y, t);
-            const float *x = jb->q16 ? NULL : (const float *)pc_row(jb->x, t);
-            switch (w->type) {
-            case BN_TYPE_F16: yrow[j] = dot_f16(jb->ctx, row, x, n) * w->extra_scale; break;
-            case BN_TYPE_BF16: yrow[j] = dot_bf16(row, x, n) * w->extra_scale; break;
-            case BN_TYPE_F32: yrow[j] = dot_f32(row, x, n) * w->extra_scale; break;
-            default: /* Q8_0 */
-                yrow[j] = dot_q8_0(jb->ctx, row, jb->q16 + t * n, n) * w->extra_scale / jb->s[t];
-                break;
-            }
+        for (int64_t t = 0; t < jb->n_tok; t++) {
+            const float *x = (const float *)pc_row(jb->x, t);
+            ((float *)pc_row(jb->y, t))[j] =
+                (w->type == BN_TYPE_BF16 ? dot_bf16(row, x, n) : dot_f32(row, x, n)) * w->extra_scale;
         }
     }
 }
