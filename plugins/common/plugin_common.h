@@ -151,6 +151,12 @@ bn_status pc_dequantize_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_w
 bn_status pc_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_weight_dims *d, const bn_tensor *ids,
                       bn_tensor *dst, pc_weight_row_fn row);
 
+/* The matmul slot's argument checks for a weight of dims d (NULL: no
+ * weight) and storage type: x F32 or I8 (ternary / Q8_0, with its row
+ * scales), y F32 or I32 (ternary), shapes. */
+bn_status pc_matmul_check(bn_backend_ctx *ctx, const pc_weight_dims *d, int32_t type, const bn_tensor *x,
+                          const bn_tensor *x_scale, const bn_tensor *y);
+
 /* The checks every weight_prepare starts with: arguments (clears *out), the
  * storage type (no TL1/TL2 files; ternary or float storage), the kernel and
  * the data size. On BN_OK, *name is the tensor's name for messages and
@@ -313,7 +319,7 @@ static inline int pc_kv_kind(const bn_tensor *t) {
     return t->type == BN_TYPE_F16 ? PC_KV_F16 : t->type == BN_TYPE_Q8_0 ? PC_KV_Q8 : PC_KV_F32;
 }
 
-/* ---- common/row_ops.c: the scalar parts of the SIMD plugins' row-wise ops ------- */
+/* ---- common/row_ops.c: the scalar parts of the CPU plugins' row-wise ops -------- */
 /* Argument checks; rms_norm's also gives the weight vector (NULL: none). */
 bn_status pc_rms_norm_check(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight,
                             const bn_tensor *dst, const float **wv);

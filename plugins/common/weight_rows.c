@@ -110,3 +110,33 @@ bn_status pc_keep_bytes(bn_backend_ctx *ctx, const bn_weight_src *src, const cha
     memcpy(*raw, src->data, src->size);
     return BN_OK;
 }
+
+bn_status pc_matmul_check(bn_backend_ctx *ctx, const pc_weight_dims *d, int32_t type, const bn_tensor *x,
+                          const bn_tensor *x_scale, const bn_tensor *y) {
+    static const int32_t xt[] = {BN_TYPE_F32, BN_TYPE_I8, -1}, yt[] = {BN_TYPE_F32, BN_TYPE_I32, -1};
+    bn_status st;
+    if (!d)
+        return pc_fail(ctx, BN_ERR_INVALID, "matmul: NULL weight");
+    if ((st = pc_check(ctx, x, "matmul", "x", xt)) != BN_OK ||
+        (st = pc_check(ctx, y, "matmul", "y", yt)) != BN_OK)
+        return st;
+    if (x->ne[0] != d->n_cols || y->ne[0] != d->n_rows || pc_n_rows(x) != pc_n_rows(y))
+        return pc_fail(ctx, BN_ERR_INVALID,
+                       "matmul: weight '%s' is %lld x %lld; x has ne[0] = %lld and %lld rows, y has "
+                       "ne[0] = %lld and %lld rows",
+                       d->name, (long long)d->n_rows, (long long)d->n_cols, (long long)x->ne[0],
+                       (long long)pc_n_rows(x), (long long)y->ne[0], (long long)pc_n_rows(y));
+    int ternary = bn_type_is_ternary(type);
+    if (y->type == BN_TYPE_I32 && !ternary)
+        return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I32 output needs ternary weights ('%s' is %s)", d->name,
+                       bn_type_name(type));
+    if (x->type == BN_TYPE_I8) {
+        if (!ternary && type != BN_TYPE_Q8_0)
+            return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: I8 activations need ternary or Q8_0 weights ('%s' is %s)",
+                           d->name, bn_type_name(type));
+        if (!x_scale)
+            return pc_fail(ctx, BN_ERR_INVALID, "matmul: I8 x needs x_scale");
+        return pc_check_row_scale(ctx, x_scale, x, "matmul");
+    }
+    return BN_OK;
+}
