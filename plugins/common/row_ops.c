@@ -1,7 +1,8 @@
 /*
- * The scalar parts of the SIMD plugins' row-wise ops (cpu-avx2, cpu-neon):
- * argument checks of rms_norm, rope, ffn_act and add, rope's angle tables
- * and the activations' scalar tail. Kept here once so the plugins hold only
+ * The scalar parts of the CPU plugins' row-wise ops: argument checks of
+ * rms_norm, rope, ffn_act and add (every CPU plugin), rope's angle tables
+ * (cpu-avx2, cpu-neon) and the activations' scalar form (cpu-avx2,
+ * cpu-neon; silu in cpu-avx512). Kept here once so the plugins hold only
  * their vector loops, and every plugin refuses the same arguments with the
  * same message.
  */

@@ -166,7 +166,7 @@ bn_status a5_matmul_q8(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor 
                        const bn_tensor *x_scale, bn_tensor *y);
 bn_status a5_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x, bn_tensor *y);
 
-/* ---- norm_rope_act.c / copy.c / attention.c ------------------------------- */
+/* ---- norm_rope_act.c / attention.c ---------------------------------------- */
 bn_status a5_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                       bn_tensor *dst);
 bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);

@@ -1,19 +1,20 @@
 /*
- * Row-wise and element-wise ops: rms_norm, rope, softmax, ffn_act, add, copy.
+ * Row-wise and element-wise ops: rms_norm, rope, ffn_act, add, copy
+ * (softmax is the common pc_softmax).
  *
  * rms_norm sums squares in double (8 lanes) and scales in f32; rope takes
  * its angles in double once per (token, i) and rotates every head with f32
  * FMAs; relu2 and add are plain f32 vectors; silu uses libm expf per
- * element; softmax and copy are the exact scalar code of the reference
- * (softmax is not on the forward path; copy must be bit-exact).
- * Rows are flattened over dims 1..3 and addressed through nb.
+ * element; copy converts F32 <-> F16 with vcvtps2ph / vcvtph2ps and takes
+ * the rest (and Q8_0) through the common scalar code (copy must be
+ * bit-exact).
+ * Rows are flattened over dims 1..3 and addressed through nb. The argument
+ * checks and silu's scalar form are common (plugins/common/row_ops.c).
  */
 #include <immintrin.h>
 #include <math.h>
 
 #include "a5_internal.h"
-
-static const int32_t F32_ONLY[] = {BN_TYPE_F32, -1};
 
 A5_INLINE __mmask16 tail_mask(int64_t left) {
     return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
@@ -55,7 +56,7 @@ static void rms_row(const float *xr, const float *wv, float eps, int64_t n, floa
 static void act_row(int silu, const float *g, const float *u, int64_t n, float *y) {
     if (silu) {
         for (int64_t i = 0; i < n; i++)
-            y[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+            y[i] = pc_act_one(g[i], BN_ACT_SILU) * u[i];
         return;
     }
     for (int64_t i = 0; i < n; i += 16) {
@@ -101,22 +102,10 @@ static void run_rows(bn_backend_ctx *ctx, rows_job *jb) {
 
 bn_status a5_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                       bn_tensor *dst) {
-    bn_status st;
-    if ((st = pc_check(ctx, x, "rms_norm", "x", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, dst, "rms_norm", "dst", F32_ONLY)) != BN_OK)
+    const float *wv;
+    bn_status st = pc_rms_norm_check(ctx, x, weight, dst, &wv);
+    if (st != BN_OK)
         return st;
-    if (!pc_same_shape(x, dst))
-        return pc_fail(ctx, BN_ERR_INVALID, "rms_norm: dst must have the shape of x");
-    int64_t n = x->ne[0];
-    const float *wv = NULL;
-    if (weight) {
-        if ((st = pc_check(ctx, weight, "rms_norm", "weight", F32_ONLY)) != BN_OK)
-            return st;
-        if (weight->ne[0] != n || pc_n_rows(weight) != 1)
-            return pc_fail(ctx, BN_ERR_INVALID, "rms_norm: weight must be [%lld], got ne[0] = %lld",
-                           (long long)n, (long long)weight->ne[0]);
-        wv = weight->data;
-    }
     rows_job jb = {.op = ROW_RMS, .a = x, .dst = dst, .w = wv, .eps = eps};
     run_rows(ctx, &jb);
     return BN_OK;
@@ -149,26 +138,11 @@ static void rope_apply(bn_tensor *x, int64_t t, int norm, int half, int i0, int 
 }
 
 bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args) {
-    static const int32_t i32[] = {BN_TYPE_I32, -1};
-    bn_status st;
-    if ((st = pc_check(ctx, x, "rope", "x", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, pos, "rope", "pos", i32)) != BN_OK)
+    bn_status st = pc_rope_check(ctx, x, pos, args);
+    if (st != BN_OK)
         return st;
-    if (!args)
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: NULL args");
-    int64_t head_dim = x->ne[0], n_tok = x->ne[2];
-    int nd = args->n_dims;
-    if (x->ne[3] != 1 || pos->ne[0] != n_tok || pc_n_rows(pos) != 1)
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: x must be [head_dim, n_head, n_tokens] and pos [n_tokens] "
-                       "(x ne[2] = %lld, pos ne[0] = %lld)", (long long)n_tok, (long long)pos->ne[0]);
-    if (nd <= 0 || nd % 2 || nd > head_dim)
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: n_dims %d must be even and in (0, head_dim = %lld]", nd,
-                       (long long)head_dim);
-    if (args->style != BN_ROPE_NORM && args->style != BN_ROPE_NEOX)
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: unknown style %d", (int)args->style);
-    if (!(args->freq_base > 0.0f))
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
-    int half = nd / 2, norm = args->style == BN_ROPE_NORM;
+    int64_t n_tok = x->ne[2];
+    int nd = args->n_dims, half = nd / 2, norm = args->style == BN_ROPE_NORM;
     float c[ROPE_CHUNK], s[ROPE_CHUNK];
     double inv_freq[ROPE_CHUNK];
     for (int i0 = 0; i0 < half; i0 += ROPE_CHUNK) {
@@ -191,31 +165,20 @@ bn_status a5_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const
     return BN_OK;
 }
 
-
 bn_status a5_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
                      bn_tensor *dst) {
-    bn_status st;
-    if ((st = pc_check(ctx, gate, "ffn_act", "gate", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, up, "ffn_act", "up", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, dst, "ffn_act", "dst", F32_ONLY)) != BN_OK)
+    bn_status st = pc_ffn_act_check(ctx, gate, up, act, dst);
+    if (st != BN_OK)
         return st;
-    if (!pc_same_shape(gate, up) || !pc_same_shape(gate, dst))
-        return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: gate, up and dst must have one shape");
-    if (act != BN_ACT_RELU2 && act != BN_ACT_SILU)
-        return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: unknown activation %d", (int)act);
     rows_job jb = {.op = act == BN_ACT_SILU ? ROW_SILU : ROW_RELU2, .a = gate, .b = up, .dst = dst};
     run_rows(ctx, &jb);
     return BN_OK;
 }
 
 bn_status a5_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst) {
-    bn_status st;
-    if ((st = pc_check(ctx, a, "add", "a", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, b, "add", "b", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, dst, "add", "dst", F32_ONLY)) != BN_OK)
+    bn_status st = pc_add_check(ctx, a, b, dst);
+    if (st != BN_OK)
         return st;
-    if (!pc_same_shape(a, b) || !pc_same_shape(a, dst))
-        return pc_fail(ctx, BN_ERR_INVALID, "add: a, b and dst must have one shape");
     rows_job jb = {.op = ROW_ADD, .a = a, .b = b, .dst = dst};
     run_rows(ctx, &jb);
     return BN_OK;

@@ -1,36 +1,25 @@
 /*
- * Row-wise and element-wise ops: rms_norm, rope, softmax, ffn_act, add, copy.
+ * Row-wise and element-wise ops: rms_norm, rope, ffn_act, add (softmax and
+ * copy are the common pc_softmax / pc_copy).
  *
- * Reductions (sum of squares, softmax sums) and the transcendental parts
- * (rope angles, exp) are computed in double and rounded to f32 once at the
- * end, so the oracle is as close to exact as the output type allows.
+ * Reductions (sum of squares) and the transcendental parts (rope angles,
+ * exp) are computed in double and rounded to f32 once at the end, so the
+ * oracle is as close to exact as the output type allows.
  * Rows are flattened over dims 1..3 and addressed through nb, so views
  * with padded rows work; ne[0] must be contiguous (nb[0] = element size).
+ * The argument checks are common to the CPU plugins (plugins/common/row_ops.c).
  */
 #include <math.h>
 
 #include "ref_internal.h"
 
-static const int32_t F32_ONLY[] = {BN_TYPE_F32, -1};
-
 bn_status ref_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                        bn_tensor *dst) {
-    bn_status st;
-    if ((st = pc_check(ctx, x, "rms_norm", "x", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, dst, "rms_norm", "dst", F32_ONLY)) != BN_OK)
+    const float *wv;
+    bn_status st = pc_rms_norm_check(ctx, x, weight, dst, &wv);
+    if (st != BN_OK)
         return st;
-    if (!pc_same_shape(x, dst))
-        return pc_fail(ctx, BN_ERR_INVALID, "rms_norm: dst must have the shape of x");
     int64_t n = x->ne[0];
-    const float *wv = NULL;
-    if (weight) {
-        if ((st = pc_check(ctx, weight, "rms_norm", "weight", F32_ONLY)) != BN_OK)
-            return st;
-        if (weight->ne[0] != n || pc_n_rows(weight) != 1)
-            return pc_fail(ctx, BN_ERR_INVALID, "rms_norm: weight must be [%lld], got ne[0] = %lld",
-                            (long long)n, (long long)weight->ne[0]);
-        wv = weight->data;
-    }
     for (int64_t r = 0; r < pc_n_rows(x); r++) {
         const float *xr = (const float *)pc_row(x, r);
         float *yr = (float *)pc_row(dst, r);
@@ -45,25 +34,11 @@ bn_status ref_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor 
 }
 
 bn_status ref_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args) {
-    static const int32_t i32[] = {BN_TYPE_I32, -1};
-    bn_status st;
-    if ((st = pc_check(ctx, x, "rope", "x", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, pos, "rope", "pos", i32)) != BN_OK)
+    bn_status st = pc_rope_check(ctx, x, pos, args);
+    if (st != BN_OK)
         return st;
-    if (!args)
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: NULL args");
-    int64_t head_dim = x->ne[0], n_head = x->ne[1], n_tok = x->ne[2];
+    int64_t n_head = x->ne[1], n_tok = x->ne[2];
     int nd = args->n_dims;
-    if (x->ne[3] != 1 || pos->ne[0] != n_tok || pc_n_rows(pos) != 1)
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: x must be [head_dim, n_head, n_tokens] and pos [n_tokens] "
-                        "(x ne[2] = %lld, pos ne[0] = %lld)", (long long)n_tok, (long long)pos->ne[0]);
-    if (nd <= 0 || nd % 2 || nd > head_dim)
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: n_dims %d must be even and in (0, head_dim = %lld]", nd,
-                        (long long)head_dim);
-    if (args->style != BN_ROPE_NORM && args->style != BN_ROPE_NEOX)
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: unknown style %d", (int)args->style);
-    if (!(args->freq_base > 0.0f))
-        return pc_fail(ctx, BN_ERR_INVALID, "rope: freq_base must be > 0");
     int half = nd / 2;
     int norm = args->style == BN_ROPE_NORM;
     for (int64_t t = 0; t < n_tok; t++) {
@@ -85,18 +60,11 @@ bn_status ref_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, cons
     return BN_OK;
 }
 
-
 bn_status ref_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tensor *up, int32_t act,
                       bn_tensor *dst) {
-    bn_status st;
-    if ((st = pc_check(ctx, gate, "ffn_act", "gate", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, up, "ffn_act", "up", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, dst, "ffn_act", "dst", F32_ONLY)) != BN_OK)
+    bn_status st = pc_ffn_act_check(ctx, gate, up, act, dst);
+    if (st != BN_OK)
         return st;
-    if (!pc_same_shape(gate, up) || !pc_same_shape(gate, dst))
-        return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: gate, up and dst must have one shape");
-    if (act != BN_ACT_RELU2 && act != BN_ACT_SILU)
-        return pc_fail(ctx, BN_ERR_INVALID, "ffn_act: unknown activation %d", (int)act);
     for (int64_t r = 0; r < pc_n_rows(gate); r++) {
         const float *g = (const float *)pc_row(gate, r), *u = (const float *)pc_row(up, r);
         float *y = (float *)pc_row(dst, r);
@@ -113,13 +81,9 @@ bn_status ref_ffn_act(bn_backend_ctx *ctx, const bn_tensor *gate, const bn_tenso
 }
 
 bn_status ref_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn_tensor *dst) {
-    bn_status st;
-    if ((st = pc_check(ctx, a, "add", "a", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, b, "add", "b", F32_ONLY)) != BN_OK ||
-        (st = pc_check(ctx, dst, "add", "dst", F32_ONLY)) != BN_OK)
+    bn_status st = pc_add_check(ctx, a, b, dst);
+    if (st != BN_OK)
         return st;
-    if (!pc_same_shape(a, b) || !pc_same_shape(a, dst))
-        return pc_fail(ctx, BN_ERR_INVALID, "add: a, b and dst must have one shape");
     for (int64_t r = 0; r < pc_n_rows(a); r++) {
         const float *ar = (const float *)pc_row(a, r), *br = (const float *)pc_row(b, r);
         float *y = (float *)pc_row(dst, r);

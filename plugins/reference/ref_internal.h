@@ -80,7 +80,7 @@ float ref_quantize_row(const float *x, int64_t n, int8_t *q);
 bn_status ref_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor *x,
                      const bn_tensor *x_scale, bn_tensor *y);
 
-/* ---- norm_rope_act.c / copy.c / attention.c ------------------------------- */
+/* ---- norm_rope_act.c / attention.c ---------------------------------------- */
 bn_status ref_rms_norm(bn_backend_ctx *ctx, const bn_tensor *x, const bn_tensor *weight, float eps,
                        bn_tensor *dst);
 bn_status ref_rope(bn_backend_ctx *ctx, bn_tensor *x, const bn_tensor *pos, const bn_rope_args *args);
