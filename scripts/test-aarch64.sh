@@ -12,6 +12,8 @@
 #   hw_*                 the hardware probe (HWCAP path) and ISA masking
 #   tok_*                every tokenizer test, HF parity included
 #   trained_logits       the bundled model against PyTorch's logits
+#   xval_transformers    the HF fixtures (logits, greedy, tokenizer) on
+#                        cpu-neon, without the negative controls
 #   conformance_oracle   the oracle's known answers
 #   conformance          the plugin conformance suite (cpu-neon and the
 #                        reference) with BN_CONFORMANCE_QUICK=1: the matmul
@@ -23,8 +25,8 @@
 # trained-logits check runs on the TQ2_0 / TQ1_0 files too; and
 # bench-kernels runs every case on cpu-neon (correctness only: each call
 # must succeed; the LM-head cases are left out, F16 is slow under TCG).
-# BITNET_QEMU_FULL=1 adds xval_transformers and the whole conformance suite
-# (several minutes per CPU model here). Speed on ARM is not measured here:
+# BITNET_QEMU_FULL=1 runs the whole conformance suite and xval (reference
+# plugin and controls too; several minutes per CPU model here). Speed on ARM is not measured here:
 # bench/arm/README.md has the commands for a real ARM machine.
 #   scripts/test-aarch64.sh [cpu ...]     default: the three models above
 set -euo pipefail
@@ -39,11 +41,12 @@ cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.c
 cmake --build "$dir" -j"$(nproc)"
 echo "test-aarch64: cross build done in $(( $(date +%s) - start )) s"
 
-subset='^(hw_.*|tok_.*|trained_logits|conformance_oracle|conformance)$'
-if [ "${BITNET_QEMU_FULL:-0}" = 1 ]; then
-  subset='^(hw_.*|tok_.*|trained_logits|conformance_oracle|conformance|xval_transformers)$'
-else
+subset='^(hw_.*|tok_.*|trained_logits|conformance_oracle|conformance|xval_transformers)$'
+if [ "${BITNET_QEMU_FULL:-0}" != 1 ]; then
   export BN_CONFORMANCE_QUICK=1
+  # xval on cpu-neon only; its negative controls check the bounds, not a
+  # plugin, and run in the native suite
+  export BN_XVAL_PLUGINS=cpu-neon BN_XVAL_NO_CONTROLS=1
 fi
 
 # The model files and the expected greedy text, made on this (x86) host with
@@ -130,6 +133,13 @@ for cpu in "${cpus[@]}"; do
     echo "test-aarch64: QEMU_CPU=$cpu: probe reports ISA '$isa', expected '$want'"; exit 1
   fi
   echo "test-aarch64: QEMU_CPU=$cpu: ISA usable: $isa"
+  # the plugin names its paths: dotprod / i8mm unavailable exactly where the CPU lacks them
+  line=$(qemu-aarch64 -L / "$dir/bin/bitnet" plugins 2>&1 | grep -E '^[* ] cpu-neon ' || true)
+  for feat in dotprod i8mm; do
+    want=unavailable; case ",$isa," in *",$feat,"*) want=available ;; esac
+    echo "$line" | grep -q "$feat ([a-z]*) path: $want" ||
+      { echo "test-aarch64: QEMU_CPU=$cpu: cpu-neon should report its $feat path $want: $line"; exit 1; }
+  done
   for k in dot mmla; do
     rc=0; qemu-aarch64 -L / "$dir/sigill_control" $k >/dev/null 2>&1 || rc=$?
     [ "$rc" = "$(expect_sigill "$cpu" $k)" ] ||
