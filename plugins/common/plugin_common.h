@@ -167,6 +167,10 @@ bn_status pc_weight_src_check(bn_backend_ctx *ctx, const bn_weight_src *src, bn_
 bn_status pc_float_kernel_check(bn_backend_ctx *ctx, const char *name, int32_t type, int32_t kernel);
 /* *raw = a copy of the stored bytes (pc_alloc). */
 bn_status pc_keep_bytes(bn_backend_ctx *ctx, const bn_weight_src *src, const char *name, uint8_t **raw);
+/* Float storage kept as stored: the kernel check, then *raw (a copy) and
+ * *raw_row_bytes. */
+bn_status pc_keep_float(bn_backend_ctx *ctx, const bn_weight_src *src, const char *name, int32_t kernel,
+                        uint8_t **raw, size_t *raw_row_bytes);
 
 /* ---- common/tensor.c: validation and addressing of bn_tensor views -------------- */
 size_t pc_elem_size(int32_t type); /* 0 for non-element types */

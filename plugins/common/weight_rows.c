@@ -111,6 +111,15 @@ bn_status pc_keep_bytes(bn_backend_ctx *ctx, const bn_weight_src *src, const cha
     return BN_OK;
 }
 
+bn_status pc_keep_float(bn_backend_ctx *ctx, const bn_weight_src *src, const char *name, int32_t kernel,
+                        uint8_t **raw, size_t *raw_row_bytes) {
+    bn_status st = pc_float_kernel_check(ctx, name, src->type, kernel);
+    if (st != BN_OK)
+        return st;
+    *raw_row_bytes = pc_row_bytes(src->type, src->n_cols);
+    return pc_keep_bytes(ctx, src, name, raw);
+}
+
 bn_status pc_matmul_check(bn_backend_ctx *ctx, const pc_weight_dims *d, int32_t type, const bn_tensor *x,
                           const bn_tensor *x_scale, const bn_tensor *y) {
     static const int32_t xt[] = {BN_TYPE_F32, BN_TYPE_I8, -1}, yt[] = {BN_TYPE_F32, BN_TYPE_I32, -1};

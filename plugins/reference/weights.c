@@ -66,14 +66,6 @@ static bn_status prepare_ternary(bn_backend_ctx *ctx, const bn_weight_src *src, 
     return BN_OK;
 }
 
-static bn_status prepare_float(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight *w) {
-    bn_status st = pc_float_kernel_check(ctx, w->name, w->type, w->kernel);
-    if (st != BN_OK)
-        return st;
-    w->raw_row_bytes = pc_row_bytes(w->type, w->n_cols);
-    return pc_keep_bytes(ctx, src, w->name, &w->raw);
-}
-
 bn_status ref_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_weight **out) {
     const char *name;
     int ternary;
@@ -91,7 +83,8 @@ bn_status ref_weight_prepare(bn_backend_ctx *ctx, const bn_weight_src *src, bn_w
     w->n_rows = src->n_rows;
     w->n_cols = src->n_cols;
     w->extra_scale = src->scale;
-    st = ternary ? prepare_ternary(ctx, src, w) : prepare_float(ctx, src, w);
+    st = ternary ? prepare_ternary(ctx, src, w)
+                 : pc_keep_float(ctx, src, w->name, w->kernel, &w->raw, &w->raw_row_bytes);
     if (st != BN_OK) {
         ref_weight_free(ctx, w);
         return st;
