@@ -151,6 +151,13 @@ bn_status pc_dequantize_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_w
 bn_status pc_get_rows(bn_backend_ctx *ctx, const bn_weight *w, const pc_weight_dims *d, const bn_tensor *ids,
                       bn_tensor *dst, pc_weight_row_fn row);
 
+/* Ternary values t[0..n) times their scales as f32: d[c / 256] per TQ
+ * block (d non-NULL) or the tensor's scale. t may lie in the tail bytes of
+ * out (written front to back). */
+void pc_ternary_row_f32(const int8_t *t, int64_t n, const float *d, float scale, float *out);
+/* out[0..n) *= extra (the weight's extra per-tensor scale; nothing when 1). */
+void pc_scale_row(float *out, int64_t n, float extra);
+
 /* The matmul slot's argument checks for a weight of dims d (NULL: no
  * weight) and storage type: x F32 or I8 (ternary / Q8_0, with its row
  * scales), y F32 or I32 (ternary), shapes. */

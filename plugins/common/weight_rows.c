@@ -149,3 +149,14 @@ bn_status pc_matmul_check(bn_backend_ctx *ctx, const pc_weight_dims *d, int32_t 
     }
     return BN_OK;
 }
+
+void pc_ternary_row_f32(const int8_t *t, int64_t n, const float *d, float scale, float *out) {
+    for (int64_t c = 0; c < n; c++) /* front to back: t may lie in the tail bytes of out */
+        out[c] = (float)t[c] * (d ? d[c / BN_QK_K] : scale);
+}
+
+void pc_scale_row(float *out, int64_t n, float extra) {
+    if (extra != 1.0f)
+        for (int64_t c = 0; c < n; c++)
+            out[c] *= extra;
+}

@@ -103,9 +103,7 @@ static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_
     } else {
         pc_decode_float_row(ctx, w->type, w->raw + (size_t)r * w->raw_row_bytes, n, out);
     }
-    if (w->extra_scale != 1.0f)
-        for (int64_t c = 0; c < n; c++)
-            out[c] *= w->extra_scale;
+    pc_scale_row(out, n, w->extra_scale);
 }
 
 static pc_weight_dims dims_of(const bn_weight *w) {

@@ -107,16 +107,11 @@ static void weight_row_f32(const bn_backend_ctx *ctx, const bn_weight *w, int64_
         /* unpack into the tail bytes of `out`, then widen in place front to back */
         int8_t *t = (int8_t *)(out + n) - n;
         ref_weight_ternary_row(w, r, t);
-        for (int64_t c = 0; c < n; c++) {
-            float scale = w->block_d ? w->block_d[r * w->blocks_per_row + c / BN_QK_K] : w->tensor_scale;
-            out[c] = (float)t[c] * scale;
-        }
+        pc_ternary_row_f32(t, n, w->block_d ? w->block_d + r * w->blocks_per_row : NULL, w->tensor_scale, out);
     } else {
         pc_decode_float_row(ctx, w->type, w->raw + (size_t)r * w->raw_row_bytes, n, out);
     }
-    if (w->extra_scale != 1.0f)
-        for (int64_t c = 0; c < n; c++)
-            out[c] *= w->extra_scale;
+    pc_scale_row(out, n, w->extra_scale);
 }
 
 static pc_weight_dims dims_of(const bn_weight *w) {
