@@ -31,7 +31,7 @@
 /* Blocks summed in 16 bits before widening: a block adds at most
  * 4 * 2 * (2 * 128) = 2048 in magnitude, and 16 * -2048 = -32768 still fits. */
 #define I16_BLOCKS 16
-#define LANES_MIN_TOKENS 9 /* from here on matmul_lanes.c is faster (bench-kernels) */
+#define LANES_MIN_TOKENS 8 /* from here on matmul_lanes.c is faster (bench-kernels) */
 
 typedef struct tm_job {
     const bn_weight *w;

@@ -2,7 +2,7 @@
  * Ternary y = W x for a batch of tokens, one token per 16-bit lane.
  *
  * The MAD kernel (matmul.c) spends two vector ops (maddubs, add) per 32
- * multiply-adds of one token, whatever the batch. With 6 or more tokens
+ * multiply-adds of one token, whatever the batch. With 8 or more tokens
  * this kernel does better: it turns the activations around so that one
  * 256-bit vector holds one column for 16 tokens (int16), and for every
  * group of 4 columns that share a code byte in the MAD layout (columns
@@ -11,17 +11,25 @@
  * Each weight row then costs one table load and one 16-bit add per code
  * byte: 4 weights x 16 tokens per add. The sums are exact integers: I2_S
  * and I32 results equal the MAD kernel's bit for bit; with per-block scales
- * (TQ1_0, TQ2_0) each block's sum is scaled as it is added.
+ * (TQ1_0, TQ2_0) each 256-block's sum is scaled as it is added.
  *
- * Work: a thread takes one contiguous range of rows, in tiles of 1024 rows
- * (their code lines and sums stay in L2). Per part of a block (8 code
- * bytes; a 20 KB table that stays in L1) it builds the table, then runs
- * over the tile's rows adding 8 lookups per row into the row's 16-bit lane
- * sums; after a block's four parts these are widened into 16 int32 (or,
- * with per-block scales, float) lanes. |T| <= 4 * 128, so a block's 32
- * lookups stay within 2^14 in 16 bits.
- * Measured on a Zen 1 core (256-bit ops split in two): at 16 tokens about
- * twice the MAD kernel's speed, at 8 tokens the same, hence the threshold.
+ * Work: a thread takes one contiguous range of rows, in tiles of up to
+ * TILE_ROWS rows. Per pair of blocks, one pass copies the tile's code
+ * lines (one 64-byte line per row, read from the weight once) as
+ * combination numbers c0 + 3 c1 + 9 c2 + 27 c3 into a contiguous buffer.
+ * Per part of a block (8 code bytes; a 20 KB table that stays in L1) it
+ * builds the table, [combination][code byte] so that entries spread over
+ * every L1 set, then runs over the tile's rows adding 8 lookups per row
+ * into the row's 16-bit lane sums; the code bytes of a row come in one
+ * 64-bit load and are cut out with shifts (the load ports are the busy
+ * ones). After a block (two blocks when no q is -128) these are widened
+ * into 16 int32 (or, with per-block scales, float) lanes. |T| <= 4 * 128,
+ * so a block's 32 lookups stay within 2^14 in 16 bits, two blocks of
+ * |q| <= 127 within 2 * 128 * 127 < 2^15.
+ * Measured on a Zen 1 core (256-bit ops split in two), `bench-kernels -t 1
+ * --only matmul --tokens 16`: 6912x2560 at 16 tokens 4.3-4.7 ms against
+ * 6.6 ms for the layout of the previous version (offsets computed per
+ * row and part) and about 12 ms for the MAD kernel.
  */
 #include <string.h>
 
@@ -33,10 +41,11 @@
 #define HB_COLS (HB_GROUPS * 4) /* columns per part */
 #define PARTS (AX_BLOCK_BYTES / HB_GROUPS)
 #define COMBOS 81      /* 3^4 code combinations of a byte */
-#define TABLE_BYTES (HB_GROUPS * COMBOS * 32)
+#define TABLE_BYTES (COMBOS * HB_GROUPS * 32) /* [combination][group] entries */
 #define ACC_BYTES 64   /* per row: 16 int32 or float lanes */
-#define TILE_ROWS 1024 /* rows per table build (see lanes_work) */
-#define SUB 64         /* rows per offsets pass */
+#define TILE_ROWS 2048 /* rows per table build (see lanes_work) */
+#define COMBO_BYTES 64 /* per row: combination numbers of two blocks */
+#define PREFETCH_ROWS 24 /* rows ahead in copy_combos */
 
 typedef struct lanes_job {
     const bn_weight *w;
@@ -45,6 +54,7 @@ typedef struct lanes_job {
     bn_tensor *y;
     int64_t t0, nt;      /* the pass's first token, token count */
     int scaled;          /* per-block scales applied (float sums); else int32 sums */
+    int pair_widen;      /* no q is -128: two blocks' sums fit 16 bits (2 * 128 * 127 < 2^15) */
     uint8_t *scratch;    /* per chunk: table, then row accumulators */
     size_t chunk_bytes;
     int64_t n_chunks;
@@ -68,70 +78,78 @@ AX_INLINE void build_group(const int16_t *cols, int64_t c0, __m256i *out) {
         t27[i + 18] = _mm256_add_epi16(t9[i], c);
     }
     for (int i = 0; i < 27; i++) {
-        _mm256_store_si256(out + i, _mm256_sub_epi16(t27[i], d));
-        _mm256_store_si256(out + i + 27, t27[i]);
-        _mm256_store_si256(out + i + 54, _mm256_add_epi16(t27[i], d));
+        _mm256_store_si256(out + i * HB_GROUPS, _mm256_sub_epi16(t27[i], d));
+        _mm256_store_si256(out + (i + 27) * HB_GROUPS, t27[i]);
+        _mm256_store_si256(out + (i + 54) * HB_GROUPS, _mm256_add_epi16(t27[i], d));
     }
 }
 
-/* Byte offsets into the part's table of the 8 code bytes at p. */
-AX_INLINE void table_offsets(const uint8_t *p, uint32_t *off) {
-    /* low nibble c0 + 4 c1 -> c0 + 3 c1; high nibble c2 + 4 c3 -> 9 c2 + 27 c3 */
-    const __m128i lo_tab = _mm_setr_epi8(0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9, 10, 11, 12);
-    const __m128i hi_tab = _mm_setr_epi8(0, 9, 18, 27, 27, 36, 45, 54, 54, 63, 72, 81, 81, 90, 99, 108);
-    const __m128i m4 = _mm_set1_epi8(15);
-    const __m256i base = _mm256_setr_epi32(0, 81, 162, 243, 324, 405, 486, 567);
-    __m128i v = _mm_loadl_epi64((const __m128i *)p);
-    __m128i idx = _mm_add_epi8(_mm_shuffle_epi8(lo_tab, _mm_and_si128(v, m4)),
-                               _mm_shuffle_epi8(hi_tab, _mm_and_si128(_mm_srli_epi16(v, 4), m4)));
-    __m256i o = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtepu8_epi32(idx), base), 5);
-    _mm256_store_si256((__m256i *)off, o);
+/* The 32 code bytes c0 + 4 c1 + 16 c2 + 64 c3 of a block as combination
+ * numbers c0 + 3 c1 + 9 c2 + 27 c3 (0..80): a dense table, spread evenly
+ * over the L1 sets (the raw codes use 81 of 256 values in a pattern that
+ * piles them into a third of the sets). */
+AX_INLINE __m256i combo_index(__m256i v) {
+    const __m256i lo_tab = _mm256_setr_epi8(0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9, 10, 11, 12, 0, 1, 2, 3, 3, 4, 5,
+                                            6, 6, 7, 8, 9, 9, 10, 11, 12);
+    const __m256i hi_tab = _mm256_setr_epi8(0, 9, 18, 27, 27, 36, 45, 54, 54, 63, 72, 81, 81, 90, 99, 108, 0, 9, 18,
+                                            27, 27, 36, 45, 54, 54, 63, 72, 81, 81, 90, 99, 108);
+    const __m256i m4 = _mm256_set1_epi8(15);
+    return _mm256_add_epi8(_mm256_shuffle_epi8(lo_tab, _mm256_and_si256(v, m4)),
+                           _mm256_shuffle_epi8(hi_tab, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
 }
 
-/* Sum of the 8 lookups of one row in one part (16 lanes, int16). */
-AX_INLINE __m256i row_lookup(const uint8_t *tab, const uint32_t *off) {
-    __m256i a0 = _mm256_load_si256((const __m256i *)(tab + off[0]));
-    __m256i a1 = _mm256_load_si256((const __m256i *)(tab + off[1]));
-#pragma GCC unroll 8
-    for (int i = 2; i < HB_GROUPS; i += 2) {
-        a0 = _mm256_add_epi16(a0, _mm256_load_si256((const __m256i *)(tab + off[i])));
-        a1 = _mm256_add_epi16(a1, _mm256_load_si256((const __m256i *)(tab + off[i + 1])));
-    }
+/* Sum of the 8 lookups of one row in one part (16 lanes, int16): code
+ * byte g picks entry [code][g] of the part's table, at byte offset
+ * code * 256 + g * 32 (the 8 code bytes come in one 64-bit load and are
+ * cut out with shifts: the load ports are the busy ones). */
+AX_INLINE __m256i row_lookup(const uint8_t *tab, const uint8_t *p) {
+    uint64_t c;
+    memcpy(&c, p, sizeof c);
+#define AX_ENTRY(g) ((const __m256i *)(tab + (((g) ? c >> (8 * (g) - 8) : c << 8) & 0xff00) + (g) * 32))
+    __m256i a0 = _mm256_add_epi16(_mm256_load_si256(AX_ENTRY(0)), _mm256_load_si256(AX_ENTRY(2)));
+    __m256i a1 = _mm256_add_epi16(_mm256_load_si256(AX_ENTRY(1)), _mm256_load_si256(AX_ENTRY(3)));
+    a0 = _mm256_add_epi16(a0, _mm256_add_epi16(_mm256_load_si256(AX_ENTRY(4)), _mm256_load_si256(AX_ENTRY(6))));
+    a1 = _mm256_add_epi16(a1, _mm256_add_epi16(_mm256_load_si256(AX_ENTRY(5)), _mm256_load_si256(AX_ENTRY(7))));
+#undef AX_ENTRY
     return _mm256_add_epi16(a0, a1);
 }
 
+/* Lanes t of a row's 16 sums as y[t][j]: the same float operations as
+ * the MAD kernel (acc * scale, then divided by s_x), 8 tokens at a time. */
 static void write_rows(const lanes_job *jb, const uint8_t *acc, int64_t r0, int64_t r1) {
     const bn_weight *w = jb->w;
-    float scale = w->tensor_scale * w->extra_scale;
-    for (int64_t t = 0; t < jb->nt; t++) {
-        char *yrow = pc_row(jb->y, jb->t0 + t);
-        float sx = jb->s[jb->t0 + t]; /* divided, not multiplied by 1/sx: as the MAD kernel */
-        for (int64_t j = r0; j < r1; j++) {
-            const uint8_t *a = acc + (j - r0) * ACC_BYTES;
-            if (jb->y->type == BN_TYPE_I32)
-                ((int32_t *)yrow)[j] = ((const int32_t *)a)[t];
-            else if (jb->scaled)
-                ((float *)yrow)[j] = ((const float *)a)[t] * w->extra_scale / sx;
-            else
-                ((float *)yrow)[j] = (float)((const int32_t *)a)[t] * scale / sx;
+    __m256 scale = _mm256_set1_ps(jb->scaled ? w->extra_scale : w->tensor_scale * w->extra_scale);
+    __m256 sx[2];
+    for (int h = 0; h < 2; h++) {
+        float v[8];
+        for (int i = 0; i < 8; i++)
+            v[i] = 8 * h + i < jb->nt ? jb->s[jb->t0 + 8 * h + i] : 1.0f;
+        sx[h] = _mm256_loadu_ps(v);
+    }
+    for (int64_t j = r0; j < r1; j++) {
+        const uint8_t *a = acc + (j - r0) * ACC_BYTES;
+        union {
+            int32_t i[LANES];
+            float f[LANES];
+        } out;
+        if (jb->y->type == BN_TYPE_I32) {
+            memcpy(out.i, a, sizeof out.i);
+        } else {
+            for (int h = 0; h < 2; h++) {
+                __m256 v = jb->scaled ? _mm256_load_ps((const float *)a + 8 * h)
+                                      : _mm256_cvtepi32_ps(_mm256_load_si256((const __m256i *)a + h));
+                _mm256_storeu_ps(out.f + 8 * h, _mm256_div_ps(_mm256_mul_ps(v, scale), sx[h]));
+            }
         }
+        for (int64_t t = 0; t < jb->nt; t++)
+            memcpy(pc_row(jb->y, jb->t0 + t) + j * 4, &out.i[t], 4);
     }
 }
 
-/* Rows r0..r1 of one part, SUB rows at a time: their table offsets first
- * (a pass of its own, so the lookups read them from memory written well
- * before), then the lookups. */
-static void part_rows(const lanes_job *jb, const uint8_t *tab, const uint8_t *codes, __m256i *acc16,
-                      int64_t r0, int64_t r1) {
-    const bn_weight *w = jb->w;
-    uint32_t offs[SUB * HB_GROUPS] __attribute__((aligned(32)));
-    for (int64_t s0 = r0; s0 < r1; s0 += SUB) {
-        int64_t s1 = s0 + SUB < r1 ? s0 + SUB : r1;
-        for (int64_t j = s0; j < s1; j++)
-            table_offsets(codes + (size_t)j * w->row_bytes, offs + (j - s0) * HB_GROUPS);
-        for (int64_t j = s0; j < s1; j++)
-            acc16[j - r0] = _mm256_add_epi16(acc16[j - r0], row_lookup(tab, offs + (j - s0) * HB_GROUPS));
-    }
+/* Rows 0..n of one part: 8 lookups per row into its 16-bit sums. */
+static void part_rows(const uint8_t *tab, __m256i *acc16, const uint8_t *combos, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        acc16[i] = _mm256_add_epi16(acc16[i], row_lookup(tab, combos + i * COMBO_BYTES));
 }
 
 /* Widens the block's 16-bit sums into the row accumulators (times the
@@ -157,29 +175,50 @@ static void widen_rows(const lanes_job *jb, int64_t blk, __m256i *acc16, uint8_t
     }
 }
 
+/* The combination numbers of blocks blk and blk + 1 (when there is one) of
+ * rows r0..r1, one 64-byte line per row: each code line is read from the
+ * weight once, in a pass that runs ahead of itself with prefetches. */
+static void copy_combos(const bn_weight *w, int64_t blk, int two, int64_t r0, int64_t r1, uint8_t *combos) {
+    for (int64_t j = r0; j < r1; j++) {
+        const uint8_t *cj = w->codes + (size_t)j * w->row_bytes + blk * AX_BLOCK_BYTES;
+        if (j + PREFETCH_ROWS < r1)
+            _mm_prefetch((const char *)(cj + PREFETCH_ROWS * w->row_bytes), _MM_HINT_T0);
+        __m256i *out = (__m256i *)(combos + (j - r0) * COMBO_BYTES);
+        out[0] = combo_index(_mm256_loadu_si256((const __m256i *)cj));
+        if (two)
+            out[1] = combo_index(_mm256_loadu_si256((const __m256i *)cj + 1));
+    }
+}
+
 static void lanes_work(void *arg, int64_t begin, int64_t end, int thread_index) {
     (void)thread_index;
     const lanes_job *jb = arg;
     const bn_weight *w = jb->w;
+    int64_t n_blk = w->k_pad / AX_BLOCK;
     for (int64_t ch = begin; ch < end; ch++) {
         int64_t c0 = w->n_rows * ch / jb->n_chunks, c1 = w->n_rows * (ch + 1) / jb->n_chunks;
         uint8_t *tab = jb->scratch + (size_t)ch * jb->chunk_bytes;
         uint8_t *acc = tab + TABLE_BYTES;
         __m256i *acc16 = (__m256i *)(acc + TILE_ROWS * ACC_BYTES);
-        /* tiles of rows whose code lines, 16-bit and 32-bit sums stay in L2
-         * while every part of every block passes over them */
+        uint8_t *combos = (uint8_t *)(acc16 + TILE_ROWS);
+        /* tiles of rows whose sums and code lines stay in L2 while every
+         * part of a pair of blocks passes over them */
         int64_t n_tiles = (c1 - c0 + TILE_ROWS - 1) / TILE_ROWS; /* of equal size: no small last one */
         for (int64_t ti = 0; ti < n_tiles; ti++) {
             int64_t r0 = c0 + (c1 - c0) * ti / n_tiles, r1 = c0 + (c1 - c0) * (ti + 1) / n_tiles;
             memset(acc, 0, (size_t)TILE_ROWS * (ACC_BYTES + 32));
-            for (int64_t blk = 0; blk < w->k_pad / AX_BLOCK; blk++) {
+            for (int64_t blk = 0; blk < n_blk; blk++) {
+                if (blk % 2 == 0)
+                    copy_combos(w, blk, blk + 1 < n_blk, r0, r1, combos);
                 for (int part = 0; part < PARTS; part++) {
                     for (int g = 0; g < HB_GROUPS; g++)
-                        build_group(jb->cols, blk * AX_BLOCK + part * HB_GROUPS + g,
-                                    (__m256i *)(tab + (size_t)g * COMBOS * 32));
-                    part_rows(jb, tab, w->codes + blk * AX_BLOCK_BYTES + part * HB_GROUPS, acc16, r0, r1);
+                        build_group(jb->cols, blk * AX_BLOCK + part * HB_GROUPS + g, (__m256i *)tab + g);
+                    part_rows(tab, acc16, combos + (blk % 2) * AX_BLOCK_BYTES + part * HB_GROUPS, r1 - r0);
                 }
-                widen_rows(jb, blk, acc16, acc, r0, r1); /* a block: 32 lookups, |sum| <= 2^14 */
+                /* a block: 32 lookups, |sum| <= 128 * 128 = 2^14; two when no q is -128 (TQ's
+                 * 256-block scale covers both) */
+                if (!jb->pair_widen || blk % 2 == 1 || blk + 1 == n_blk)
+                    widen_rows(jb, blk, acc16, acc, r0, r1);
             }
             write_rows(jb, acc, r0, r1);
         }
@@ -192,7 +231,7 @@ bn_status ax_lanes_matmul(bn_backend_ctx *ctx, const bn_weight *w, const int8_t 
     int64_t n_chunks = ctx->pc.n_threads < 1 ? 1 : ctx->pc.n_threads;
     if (n_chunks > (rows + 15) / 16)
         n_chunks = (rows + 15) / 16;
-    size_t chunk_bytes = TABLE_BYTES + TILE_ROWS * (ACC_BYTES + 32);
+    size_t chunk_bytes = TABLE_BYTES + TILE_ROWS * (ACC_BYTES + 32 + COMBO_BYTES);
     size_t cols_bytes = (size_t)kp * LANES * sizeof(int16_t);
     uint8_t *scr = pc_scratch_get(ctx, AX_SCR_LANES, cols_bytes + (size_t)n_chunks * chunk_bytes);
     if (!scr)
@@ -209,11 +248,15 @@ bn_status ax_lanes_matmul(bn_backend_ctx *ctx, const bn_weight *w, const int8_t 
     for (int64_t t0 = 0; t0 < n_tok; t0 += LANES) {
         int64_t nt = n_tok - t0 < LANES ? n_tok - t0 : LANES;
         memset(cols, 0, cols_bytes);
+        int min_q = 0;
         for (int64_t t = 0; t < nt; t++) {
             const int8_t *qt = q + (t0 + t) * kp;
-            for (int64_t k = 0; k < kp; k++)
+            for (int64_t k = 0; k < kp; k++) {
                 cols[k * LANES + t] = qt[k];
+                min_q = qt[k] < min_q ? qt[k] : min_q;
+            }
         }
+        jb.pair_widen = min_q > -128;
         jb.t0 = t0;
         jb.nt = nt;
         pc_parallel(ctx, n_chunks, 1, lanes_work, &jb);

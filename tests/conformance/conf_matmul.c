@@ -306,11 +306,12 @@ static const conf_shape tern_shapes[] = {
     {64, 1024, 8, 0, 0, 1.0f},   {2560, 2560, 3, 0, 0, 1.0f}, {640, 2560, 8, 0, 0, 1.0f},
     {6912, 2560, 1, 0, 0, 1.0f}, {2560, 6912, 1, 0, 0, 1.0f}, {6, 6912, 3, 0, WFIX_EXTREME, 1.0f},
     {3, 2560, 4, 0, WFIX_EXTREME, 0.5f},
-    /* 9+ tokens: the token-lane kernel of cpu-avx2 (one and two passes of
-     * 16, row tiles of 1024 split over threads, extreme sums, padding) */
+    /* 8+ tokens: the token-lane kernel of cpu-avx2 (one and two passes of
+     * 16, several row tiles of 2048 per thread, an odd count of 128-blocks,
+     * extreme sums, padding) */
     {19, 768, 9, 0, 0, 1.0f},    {33, 384, 16, 1, 0, 1.0f},   {4, 160, 12, 0, 0, 1.0f},
     {640, 2560, 17, 0, 0, 1.0f}, {2560, 512, 10, 0, 0, 1.0f}, {6, 6912, 21, 0, WFIX_EXTREME, 1.0f},
-    {7, 2560, 32, 0, WFIX_EXTREME, 0.5f},
+    {7, 2560, 32, 0, WFIX_EXTREME, 0.5f}, {4500, 384, 8, 0, 0, 1.0f},
     /* K >= 8192, weights all +1 / all -1 / alternating, and the I8 path's
      * last token -128 everywhere: sums that overflow any 16-bit accumulator
      * kept over more than 255 columns (peers' garbage on ARM without dotprod) */
