@@ -6,6 +6,8 @@
  *      sum: each converted weight vector feeds T tokens and each x vector
  *      R rows, and a (row, token) result is the same bits whatever the
  *      tile, so a sequence decoded in a batch gets its single-token logits.
+ *      From F16_CONVERT_MIN_TOKENS tokens on, each 3 rows are converted to
+ *      f32 once and then swept by every token group (f16_converted_rows).
  *  BF16 / F32 with x F32: f32 FMA dot products, 2 independent
  *      accumulators; float error far inside the suite's bound.
  *  Q8_0: x F32 is quantised per row to absmax int8 exactly like ternary
@@ -26,6 +28,8 @@
 
 #define ROWS_PER_GRAIN 16
 #define Q6K_TOK_GROUP 8
+#define F16_STRIDE(n) (((n) + 7) / 8 * 8) /* floats per converted row (f16_converted_rows) */
+#define F16_CONVERT_MIN_TOKENS 6 /* bench-kernels lm_head: slower at 4 tokens, faster from 6 */
 #define ROW_BLOCK 48 /* F16 / Q8_0 rows per L2 block: 240 KiB of F16 at 2560 columns */
 
 typedef struct fm_job {
@@ -36,6 +40,8 @@ typedef struct fm_job {
     int64_t n_tok;
     const int16_t *q16; /* Q8_0: [n_tok][n_cols] */
     const float *s;     /* Q8_0: [n_tok] */
+    float *wf;          /* F16, several tokens: per thread 3 converted rows */
+    int n_wf;           /* threads with a wf area */
 } fm_job;
 
 AX_INLINE __m256 bf16x8(const uint8_t *p) {
@@ -71,7 +77,7 @@ static float dot_f32(const uint8_t *row, const float *x, int64_t n) {
 }
 
 /* Rows j..j+R-1 x tokens t0..t0+T-1 of an F16 weight (see the top). */
-AX_INLINE void f16_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, const int T) {
+AX_INLINE void f16_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, const int T, const float *wf) {
     const bn_weight *w = jb->w;
     const int64_t n = w->n_cols;
     const uint16_t *h[4];
@@ -92,7 +98,8 @@ AX_INLINE void f16_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, co
         __m256 wv[4];
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++)
-            wv[r] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h[r] + i)));
+            wv[r] = wf ? _mm256_load_ps(wf + r * F16_STRIDE(n) + i)
+                       : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h[r] + i)));
 #pragma GCC unroll 4
         for (int t = 0; t < T; t++) {
             __m256 xv = _mm256_loadu_ps(x[t] + i);
@@ -114,7 +121,8 @@ AX_INLINE void f16_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, co
 
 /* The same tiles for Q8_0: per 32-block the int16 madd sums (exact) times
  * the block's d, one float chain per (row, token). */
-AX_INLINE void q8_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, const int T) {
+AX_INLINE void q8_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, const int T, const float *unused) {
+    (void)unused;
     const bn_weight *w = jb->w;
     const int64_t n = w->n_cols, nb = n / BN_QK_Q8_0;
     const float *f16 = jb->ctx->pc.f16_table;
@@ -162,7 +170,7 @@ AX_INLINE void q8_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, con
 /* Rows [j0, j1) of F16 / Q8_0 over every token: tiles of 3 rows x 4
  * tokens (12 accumulators + 3 weight vectors in 16 ymm), 4 x 1 for a
  * single token (four independent chains), edges with smaller tiles. */
-#define TILE_CASE(KERNEL, R, T) KERNEL(jb, j, t0, R, T)
+#define TILE_CASE(KERNEL, R, T) KERNEL(jb, j, t0, R, T, wf)
 #define TILE_SWITCH(KERNEL, R, T)                                                                           \
     switch ((R) * 4 + (T)) {                                                                                \
     case 1 * 4 + 1: TILE_CASE(KERNEL, 1, 1); break;                                                         \
@@ -183,6 +191,7 @@ AX_INLINE void q8_tile(const fm_job *jb, int64_t j, int64_t t0, const int R, con
 static void tiled_rows(const fm_job *jb, int64_t j0, int64_t j1) {
     const int q8 = jb->w->type == BN_TYPE_Q8_0;
     const int rows = jb->n_tok == 1 ? 4 : 3;
+    const float *wf = NULL;
     /* blocks of rows that stay in L2 while every token group passes */
     for (int64_t b0 = j0; b0 < j1; b0 += ROW_BLOCK) {
         const int64_t b1 = b0 + ROW_BLOCK < j1 ? b0 + ROW_BLOCK : j1;
@@ -198,6 +207,29 @@ static void tiled_rows(const fm_job *jb, int64_t j0, int64_t j1) {
                 j += R;
             }
         }
+    }
+}
+/* F16 rows [j0, j1) for several tokens: 3 rows at a time converted to
+ * f32 once into wf (an L1-sized buffer of this thread), then swept by
+ * every token group; the same chains, hence the same bits, as
+ * tiled_rows. `bench-kernels -t 1 --only lm_head` on a Zen 1 core,
+ * 128256 x 2560: 16 tokens 444-468 -> 355-361 ms, 6 tokens 217 -> 187 ms,
+ * but 4 tokens 125 -> 145 ms, hence F16_CONVERT_MIN_TOKENS. */
+static void f16_converted_rows(const fm_job *jb, int64_t j0, int64_t j1, float *wf) {
+    const bn_weight *w = jb->w;
+    const int64_t n = w->n_cols, n8 = n / 8 * 8;
+    for (int64_t j = j0; j < j1;) {
+        const int R = j1 - j < 3 ? (int)(j1 - j) : 3;
+        for (int r = 0; r < R; r++) {
+            const uint16_t *h = (const uint16_t *)(w->raw + (size_t)(j + r) * w->raw_row_bytes);
+            for (int64_t i = 0; i < n8; i += 8)
+                _mm256_store_ps(wf + r * F16_STRIDE(n) + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i))));
+        }
+        for (int64_t t0 = 0; t0 < jb->n_tok; t0 += 4) {
+            const int T = jb->n_tok - t0 < 4 ? (int)(jb->n_tok - t0) : 4;
+            TILE_SWITCH(f16_tile, R, T)
+        }
+        j += R;
     }
 }
 #undef TILE_SWITCH
@@ -226,10 +258,13 @@ static void q6k_rows(const fm_job *jb, int64_t j) {
 }
 
 static void fm_work(void *arg, int64_t begin, int64_t end, int thread_index) {
-    (void)thread_index;
     const fm_job *jb = arg;
     const bn_weight *w = jb->w;
     int64_t n = w->n_cols;
+    if (jb->wf && thread_index >= 0 && thread_index < jb->n_wf) {
+        f16_converted_rows(jb, begin, end, jb->wf + (size_t)thread_index * 3 * (size_t)F16_STRIDE(n));
+        return;
+    }
     if (w->type == BN_TYPE_F16 || w->type == BN_TYPE_Q8_0) {
         tiled_rows(jb, begin, end);
         return;
@@ -286,6 +321,12 @@ bn_status ax_matmul_float(bn_backend_ctx *ctx, const bn_weight *w, const bn_tens
     } else if (x->type != BN_TYPE_F32) {
         return pc_fail(ctx, BN_ERR_UNSUPPORTED, "matmul: %s weights need F32 activations ('%s')",
                        bn_type_name(w->type), w->name);
+    } else if (w->type == BN_TYPE_F16 && n_tok >= F16_CONVERT_MIN_TOKENS) {
+        jb.n_wf = ctx->pc.n_threads < 1 ? 1 : ctx->pc.n_threads;
+        scr = pc_scratch_get(ctx, AX_SCR_ACT, sizeof(float) * 3 * (size_t)F16_STRIDE(n) * (size_t)jb.n_wf);
+        if (!scr)
+            return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for converted F16 rows");
+        jb.wf = (float *)scr;
     }
     pc_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, fm_work, &jb);
     pc_scratch_put(ctx, AX_SCR_ACT, scr);

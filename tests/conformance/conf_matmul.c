@@ -321,6 +321,8 @@ static const conf_shape tern_shapes[] = {
 static const conf_shape dense_shapes[] = {
     {1, 256, 1, 0, 0, 1.0f}, {3, 64, 3, 0, 0, 1.0f}, {7, 96, 8, 1, 0, 1.0f},
     {2, 32, 3, 0, 0, 0.5f},  {64, 2560, 3, 0, 0, 1.0f}, {640, 2560, 1, 0, 0, 1.0f},
+    /* 6+ tokens: cpu-avx2 converts F16 rows once for all token groups */
+    {5, 100, 7, 0, 0, 1.0f}, {50, 2560, 16, 1, 0, 1.0f},
 };
 
 static const int32_t tern_types[] = {BN_TYPE_I2_S, BN_TYPE_TQ1_0, BN_TYPE_TQ2_0};
