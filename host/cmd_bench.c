@@ -24,7 +24,9 @@ static int usage(FILE *f, int code) {
                "      --no-bandwidth     skip the memory read-bandwidth probe (roofline figures)\n"
                "      --parallel LIST    instead: decode N sequences together for each N in LIST (e.g.\n"
                "                         1,4,16,64), one forward pass per step for all; prints aggregate\n"
-               "                         tokens/s and the KV pool's use (-p default 128, -n default 32)\n"
+               "                         tokens/s and the KV pool's use (-p default 128, -n default 32);\n"
+               "                         the Ns take turns repetition by repetition (each with its own\n"
+               "                         pool, all held at once), ratios are per-repetition medians\n"
                "      --shared-prefix N  with --parallel: the first N prompt tokens are the same in every\n"
                "                         sequence (computed once, shared through the pool)\n" BN_MODEL_OPTS_HELP BN_COMMON_OPTS_HELP
                "  -h, --help             this text\n");
