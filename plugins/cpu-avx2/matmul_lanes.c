@@ -11,25 +11,26 @@
  * Each weight row then costs one table load and one 16-bit add per code
  * byte: 4 weights x 16 tokens per add. The sums are exact integers: I2_S
  * and I32 results equal the MAD kernel's bit for bit; with per-block scales
- * (TQ1_0, TQ2_0) each 256-block's sum is scaled as it is added.
+ * (TQ1_0, TQ2_0) each widened sum is scaled by its 256-block's d as it
+ * is added.
  *
  * Work: a thread takes one contiguous range of rows, in tiles of up to
  * TILE_ROWS rows. Per pair of blocks, one pass copies the tile's code
  * lines (one 64-byte line per row, read from the weight once) as
  * combination numbers c0 + 3 c1 + 9 c2 + 27 c3 into a contiguous buffer.
  * Per part of a block (8 code bytes; a 20 KB table that stays in L1) it
- * builds the table, [combination][code byte] so that entries spread over
- * every L1 set, then runs over the tile's rows adding 8 lookups per row
- * into the row's 16-bit lane sums; the code bytes of a row come in one
+ * builds the table, [combination][code byte], then runs over the tile's
+ * rows adding 8 lookups per row into the row's 16-bit lane sums; the code bytes of a row come in one
  * 64-bit load and are cut out with shifts (the load ports are the busy
  * ones). After a block (two blocks when no q is -128) these are widened
  * into 16 int32 (or, with per-block scales, float) lanes. |T| <= 4 * 128,
  * so a block's 32 lookups stay within 2^14 in 16 bits, two blocks of
  * |q| <= 127 within 2 * 128 * 127 < 2^15.
  * Measured on a Zen 1 core (256-bit ops split in two), `bench-kernels -t 1
- * --only matmul --tokens 16`: 6912x2560 at 16 tokens 4.3-4.7 ms against
- * 6.6 ms for the layout of the previous version (offsets computed per
- * row and part) and about 12 ms for the MAD kernel.
+ * --only matmul --tokens 8,16`: 6912x2560 at 16 tokens 4.8 ms against
+ * 6.6 ms for the previous version (offsets computed per row and part,
+ * code lines read once per part); at 8 tokens 4.3 ms against 4.8 ms for
+ * the MAD kernel, hence the threshold (matmul.c).
  */
 #include <string.h>
 
@@ -85,9 +86,8 @@ AX_INLINE void build_group(const int16_t *cols, int64_t c0, __m256i *out) {
 }
 
 /* The 32 code bytes c0 + 4 c1 + 16 c2 + 64 c3 of a block as combination
- * numbers c0 + 3 c1 + 9 c2 + 27 c3 (0..80): a dense table, spread evenly
- * over the L1 sets (the raw codes use 81 of 256 values in a pattern that
- * piles them into a third of the sets). */
+ * numbers c0 + 3 c1 + 9 c2 + 27 c3 (0..80), so the table is a dense 20 KB
+ * (the raw codes would index 256 entries, 81 of them used). */
 AX_INLINE __m256i combo_index(__m256i v) {
     const __m256i lo_tab = _mm256_setr_epi8(0, 1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9, 10, 11, 12, 0, 1, 2, 3, 3, 4, 5,
                                             6, 6, 7, 8, 9, 9, 10, 11, 12);
@@ -98,10 +98,10 @@ AX_INLINE __m256i combo_index(__m256i v) {
                            _mm256_shuffle_epi8(hi_tab, _mm256_and_si256(_mm256_srli_epi16(v, 4), m4)));
 }
 
-/* Sum of the 8 lookups of one row in one part (16 lanes, int16): code
- * byte g picks entry [code][g] of the part's table, at byte offset
- * code * 256 + g * 32 (the 8 code bytes come in one 64-bit load and are
- * cut out with shifts: the load ports are the busy ones). */
+/* Sum of the 8 lookups of one row in one part (16 lanes, int16): the
+ * combination number m of code byte g picks entry [m][g] of the part's
+ * table, at byte offset m * 256 + g * 32 (the 8 numbers come in one 64-bit
+ * load and are cut out with shifts: the load ports are the busy ones). */
 AX_INLINE __m256i row_lookup(const uint8_t *tab, const uint8_t *p) {
     uint64_t c;
     memcpy(&c, p, sizeof c);
