@@ -5,9 +5,9 @@
  *   s_j = scale * (q . k_j)         for the sequence's positions j in [0, p_t]
  *   out = sum_j softmax(s)_j * v_j
  * One work item is a token and up to four query heads sharing a kv head,
- * so each K and V row is loaded (and converted from F16) once for all of
- * them. Scores come four keys x four heads at a time: sixteen FMA chains
- * reduced together by one transposing add tree instead of sixteen
+ * so each K and V row is loaded (and converted from F16 or Q8_0) once for
+ * all of them. Scores come four keys x four heads at a time: sixteen FMA
+ * chains reduced together by one transposing add tree instead of sixteen
  * horizontal sums. exp is a vector polynomial (a5_exp). The weighted sum
  * of V rows runs over head_dim in chunks of four vectors per head. In a
  * pool a score tile never straddles two pages (page_size is a multiple of
@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "a5_internal.h"
 #include "a5_vecmath.h"
@@ -39,9 +40,21 @@ A5_INLINE __mmask16 tail_mask(int64_t left) {
     return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
 }
 
+/* 16 floats of a K or V row from d (a multiple of 16), lanes outside m
+ * zero and not read. Q8_0: d_block * q, the reference's product; its rows
+ * are whole blocks of 32, so the 16 values share one block. */
 A5_INLINE __m512 load_kv(const bn_tensor *t, const char *row, int64_t d, __mmask16 m) {
     if (t->type == BN_TYPE_F16)
         return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, row + 2 * d));
+    if (t->type == BN_TYPE_Q8_0) {
+        if (!m)
+            return _mm512_setzero_ps();
+        const char *blk = row + (d / BN_QK_Q8_0) * 34;
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        __m512 q = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, blk + 2 + d % BN_QK_Q8_0)));
+        return _mm512_mul_ps(_mm512_set1_ps(_cvtsh_ss(h)), q);
+    }
     return _mm512_maskz_loadu_ps(m, row + 4 * d);
 }
 
@@ -181,9 +194,6 @@ static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
 
 bn_status a5_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
-    if (k->type == BN_TYPE_Q8_0 || v->type == BN_TYPE_Q8_0) /* supports() says no as well */
-        return pc_fail(ctx, BN_ERR_UNSUPPORTED,
-                       "attention: cpu-avx512 has no Q8_0 KV cache yet (use an F16 cache, or --backend cpu-avx2)");
     attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->pc.n_threads};
     jb.slot_len = (map->max_keys + 15) / 16 * 16;
     /* Fewer heads per item when there are too few items to keep every

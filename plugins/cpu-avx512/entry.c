@@ -55,12 +55,12 @@ static void a5_shutdown(bn_backend_ctx *ctx) {
 }
 
 /* MAD: matmul_ternary.c; TL1 / TL2: the vpermw LUT kernels of lut_matmul.c.
- * No Q8_0 KV cache yet (attention, copy to Q8_0). */
+ * KV cache F32, F16 or Q8_0 (attention.c; copy to Q8_0 in plugins/common). */
 const pc_plugin pc_this_plugin = {
     .ctx_size = sizeof(bn_backend_ctx),
     .init = a5_init,
     .shutdown = a5_shutdown,
-    .caps = {.max_kernel = BN_KERNEL_TL2, .kv_q8 = 0},
+    .caps = {.max_kernel = BN_KERNEL_TL2, .kv_q8 = 1},
     .attention = a5_attention_run,
     .quantize_row = a5_quantize_row,
 };

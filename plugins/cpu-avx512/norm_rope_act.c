@@ -185,7 +185,7 @@ bn_status a5_add(bn_backend_ctx *ctx, const bn_tensor *a, const bn_tensor *b, bn
 }
 
 bn_status a5_copy(bn_backend_ctx *ctx, const bn_tensor *src, bn_tensor *dst) {
-    /* Q8_0 (a cache this plugin does not attend over yet) and checks: common */
+    /* to and from Q8_0 (the 8-bit KV cache): the common encoder and checks */
     if (src && dst && (src->type == BN_TYPE_Q8_0 || dst->type == BN_TYPE_Q8_0))
         return pc_copy(ctx, src, dst);
     bn_status st = pc_copy_check(ctx, src, dst);
