@@ -37,11 +37,15 @@ fi
 
 # Python side of the tests: HF tokenizers (tokenizer parity), llama.cpp's
 # gguf-py (an independent GGUF reader), the official openai client (server
-# API test) and selenium (the chat page in Debian's chromium).
-for mod in tokenizers gguf openai selenium; do
+# API test), selenium (the chat page in Debian's chromium) and the SIMDe
+# headers (simde-py: the cpu-avx512 plugin's code run on CPUs without
+# AVX-512, tests/avx512-emul; Debian's libsimde-dev 0.7 lacks intrinsics it
+# needs). module=pip spec.
+for pair in tokenizers=tokenizers gguf=gguf openai=openai selenium=selenium simde_py=simde-py==0.8.2.post1; do
+  mod=${pair%%=*}; spec=${pair#*=}
   if ! python3 -c "import $mod" 2>/dev/null; then
-    echo "install-deps: pip install $mod"
-    python3 -m pip install -q "$mod" 2>/dev/null ||
-      python3 -m pip install -q --break-system-packages "$mod"
+    echo "install-deps: pip install $spec"
+    python3 -m pip install -q "$spec" 2>/dev/null ||
+      python3 -m pip install -q --break-system-packages "$spec"
   fi
 done
