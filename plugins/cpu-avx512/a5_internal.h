@@ -49,12 +49,11 @@ struct bn_backend_ctx {
     pc_ctx pc; /* the skeleton's part (plugin_common.h); first */
     int has_vnni;
     int has_vbmi;
-    /* One reusable scratch area for activation staging; a call that finds
-     * it busy (concurrent use of one context) allocates its own. */
-    atomic_flag scratch_busy;
-    void *scratch;
-    size_t scratch_size;
 };
+/* The context's scratch areas (pc_scratch_get): activation staging of the
+ * matmuls, attention scores. */
+enum { A5_SCR_STAGE = 0, A5_SCR_ATTN, A5_SCR_COUNT };
+_Static_assert(A5_SCR_COUNT <= PC_SCRATCH_SLOTS, "more scratch areas than the context has");
 _Static_assert(offsetof(struct bn_backend_ctx, pc) == 0, "the skeleton's pc_ctx comes first");
 
 struct bn_weight {
@@ -89,11 +88,6 @@ struct bn_weight {
     uint8_t *raw;
     size_t raw_row_bytes;
 };
-
-/* ---- memory.c: this plugin's one scratch area ------------------------------ */
-/* Scratch of at least `size` bytes (64-aligned); release with a5_scratch_put. */
-void *a5_scratch_get(bn_backend_ctx *ctx, size_t size);
-void a5_scratch_put(bn_backend_ctx *ctx, void *p);
 
 /* tensor views, formats, encoders: plugins/common/plugin_common.h */
 

@@ -4,9 +4,9 @@
  * of head h, with kv head g = h / (n_head / n_head_kv),
  *   s_j = scale * (q . k_j)         for the sequence's positions j in [0, p_t]
  *   out = sum_j softmax(s)_j * v_j
- * One work item is a token and up to four query heads sharing a kv head,
- * so each K and V row is loaded (and converted from F16 or Q8_0) once for
- * all of them. Scores come four keys x four heads at a time: sixteen FMA
+ * The work items (a token and up to four query heads sharing a kv head, so
+ * each K and V row is loaded, and converted from F16 or Q8_0, once for all
+ * of them) come from the common driver (plugins/common/attention_run.c). Scores come four keys x four heads at a time: sixteen FMA
  * chains reduced together by one transposing add tree instead of sixteen
  * horizontal sums. exp is a vector polynomial (a5_exp). The weighted sum
  * of V rows runs over head_dim in chunks of four vectors per head. In a
@@ -15,26 +15,13 @@
  */
 #include <immintrin.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "a5_internal.h"
 #include "a5_vecmath.h"
 
-#define HEADS_MAX 4 /* query heads per work item */
-#define KEYS 4      /* keys per score tile */
-#define DV 4        /* head_dim vectors per output chunk */
-
-typedef struct attn_job {
-    const bn_tensor *q, *k, *v;
-    bn_tensor *out;
-    const bn_attn_args *a;
-    const pc_attn_map *map;
-    float *scratch; /* n_slots * HEADS_MAX * slot_len scores */
-    int64_t slot_len;
-    int n_slots, heads_per_item, items_per_group;
-    atomic_int bad_thread;
-} attn_job;
+#define KEYS 4 /* keys per score tile */
+#define DV 4   /* head_dim vectors per output chunk */
 
 A5_INLINE __mmask16 tail_mask(int64_t left) {
     return left >= 16 ? (__mmask16)0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1u);
@@ -75,10 +62,13 @@ A5_INLINE __m512 hsum16(const __m512 v[16]) {
                          _mm512_shuffle_f32x4(c[0], c[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-/* scores[r * stride + j] = scale * q_r . k_j for j in [0, n_keys). */
-static void score_keys(const attn_job *jb, const float *const *qv, const int32_t *pages, int nh, int64_t g,
-                       int64_t n_keys, float *scores, int64_t stride) {
+/* scores[r * slot_len + j] = scale * q_r . k_j for j in [0, n_keys). */
+static void score_keys(const pc_attn_job *jb, const pc_attn_item *it, float *scores) {
     const bn_attn_args *a = jb->a;
+    const float *const *qv = it->q;
+    const int32_t *pages = it->pages;
+    const int nh = it->nh;
+    const int64_t g = it->g, n_keys = it->n_keys, stride = jb->slot_len;
     const int64_t hd = a->head_dim;
     for (int64_t j0 = 0; j0 < n_keys; j0 += KEYS) {
         int nk = n_keys - j0 < KEYS ? (int)(n_keys - j0) : KEYS;
@@ -108,7 +98,7 @@ static void score_keys(const attn_job *jb, const float *const *qv, const int32_t
 }
 
 /* scores <- exp(scores - max), returns their sum. */
-static float softmax_numerators(float *scores, int64_t n) {
+static double softmax_numerators(float *scores, int64_t n) {
     __m512 mx = _mm512_set1_ps(-INFINITY);
     for (int64_t j = 0; j < n; j += 16)
         mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(mx, tail_mask(n - j), scores + j));
@@ -122,16 +112,19 @@ static float softmax_numerators(float *scores, int64_t n) {
     return _mm512_reduce_add_ps(sum);
 }
 
-/* out_r = (sum_j p_r[j] v_j) / total_r over head_dim chunks of DV vectors. */
-static void weigh_values(const attn_job *jb, float *const *out, int nh, const int32_t *pages, int64_t g,
-                         int64_t n_keys, const float *p, int64_t stride, const float *total) {
-    const int64_t hd = jb->a->head_dim;
+/* out_r = (sum_j p_r[j] v_j) * inv_r over head_dim chunks of DV vectors. */
+static void weigh_values(const pc_attn_job *jb, const pc_attn_item *it, const float *inv_r) {
+    float *const *out = it->out;
+    const float *p = it->p[0];
+    const int32_t *pages = it->pages;
+    const int nh = it->nh;
+    const int64_t hd = jb->a->head_dim, g = it->g, n_keys = it->n_keys, stride = jb->slot_len;
     for (int64_t d0 = 0; d0 < hd; d0 += 16 * DV) {
         __mmask16 m[DV];
         for (int i = 0; i < DV; i++)
             m[i] = tail_mask(hd - d0 - 16 * i);
-        __m512 acc[HEADS_MAX][DV];
-        for (int r = 0; r < HEADS_MAX; r++)
+        __m512 acc[PC_ATTN_HEADS_MAX][DV];
+        for (int r = 0; r < PC_ATTN_HEADS_MAX; r++)
             for (int i = 0; i < DV; i++)
                 acc[r][i] = _mm512_setzero_ps();
         const char *vr = NULL;
@@ -150,7 +143,7 @@ static void weigh_values(const attn_job *jb, float *const *out, int nh, const in
             }
         }
         for (int r = 0; r < nh; r++) {
-            __m512 inv = _mm512_set1_ps(1.0f / total[r]);
+            __m512 inv = _mm512_set1_ps(inv_r[r]);
             for (int i = 0; i < DV; i++)
                 if (m[i])
                     _mm512_mask_storeu_ps(out[r] + d0 + 16 * i, m[i], _mm512_mul_ps(acc[r][i], inv));
@@ -158,62 +151,10 @@ static void weigh_values(const attn_job *jb, float *const *out, int nh, const in
     }
 }
 
-/* Item = (token, kv head, chunk of query heads in its group). */
-static void attend_item(attn_job *jb, int64_t item, float *scores) {
-    const bn_attn_args *a = jb->a;
-    const int64_t per_tok = (int64_t)a->n_head_kv * jb->items_per_group;
-    const int64_t t = item / per_tok, g = (item % per_tok) / jb->items_per_group;
-    const int group = a->n_head / a->n_head_kv, hpi = jb->heads_per_item;
-    const int64_t h0 = g * group + (item % jb->items_per_group) * hpi;
-    const int nh = (int)(g * group + group - h0 < hpi ? g * group + group - h0 : hpi);
-    const int64_t n_keys = pc_attn_keys(jb->map, t);
-    const int32_t *pages = pc_attn_pages(jb->map, t);
-    const float *qv[HEADS_MAX];
-    float *o[HEADS_MAX], total[HEADS_MAX];
-    for (int r = 0; r < HEADS_MAX; r++) {
-        int64_t h = h0 + (r < nh ? r : 0);
-        qv[r] = (const float *)((const char *)jb->q->data + h * jb->q->nb[1] + t * jb->q->nb[2]);
-        o[r] = (float *)((char *)jb->out->data + h * jb->out->nb[1] + t * jb->out->nb[2]);
-    }
-    score_keys(jb, qv, pages, nh, g, n_keys, scores, jb->slot_len);
-    for (int r = 0; r < nh; r++)
-        total[r] = softmax_numerators(scores + r * jb->slot_len, n_keys);
-    weigh_values(jb, o, nh, pages, g, n_keys, scores, jb->slot_len, total);
-}
-
-static void attn_work(void *arg, int64_t begin, int64_t end, int thread_index) {
-    attn_job *jb = arg;
-    if (thread_index < 0 || thread_index >= jb->n_slots) {
-        atomic_store(&jb->bad_thread, 1);
-        return;
-    }
-    float *scores = jb->scratch + (int64_t)thread_index * HEADS_MAX * jb->slot_len;
-    for (int64_t i = begin; i < end; i++)
-        attend_item(jb, i, scores);
-}
+static const pc_attn_kernels a5_attn_kernels = {
+    .score = score_keys, .softmax = softmax_numerators, .weigh = weigh_values};
 
 bn_status a5_attention_run(bn_backend_ctx *ctx, const bn_tensor *q, const bn_tensor *k, const bn_tensor *v,
                           const bn_attn_args *a, const pc_attn_map *map, bn_tensor *out) {
-    attn_job jb = {.q = q, .k = k, .v = v, .out = out, .a = a, .map = map, .n_slots = ctx->pc.n_threads};
-    jb.slot_len = (map->max_keys + 15) / 16 * 16;
-    /* Fewer heads per item when there are too few items to keep every
-     * thread busy (decode: one token). */
-    const int group = a->n_head / a->n_head_kv;
-    jb.heads_per_item = group < HEADS_MAX ? group : HEADS_MAX;
-    while (jb.heads_per_item > 1 &&
-           (int64_t)a->n_tokens * a->n_head_kv * ((group + jb.heads_per_item - 1) / jb.heads_per_item) <
-               4 * (int64_t)ctx->pc.n_threads)
-        jb.heads_per_item /= 2;
-    jb.items_per_group = (group + jb.heads_per_item - 1) / jb.heads_per_item;
-    atomic_init(&jb.bad_thread, 0);
-    jb.scratch = a5_scratch_get(ctx, sizeof(float) * HEADS_MAX * (size_t)jb.slot_len * (size_t)jb.n_slots);
-    if (!jb.scratch)
-        return pc_fail(ctx, BN_ERR_NOMEM, "attention: out of memory for scratch");
-    pc_parallel(ctx, (int64_t)a->n_tokens * a->n_head_kv * jb.items_per_group, 1, attn_work, &jb);
-    a5_scratch_put(ctx, jb.scratch);
-    if (atomic_load(&jb.bad_thread))
-        return pc_fail(ctx, BN_ERR_INTERNAL, "attention: pool thread index beyond n_threads = %d",
-                       jb.n_slots);
-    return BN_OK;
+    return pc_attn_drive(ctx, A5_SCR_ATTN, &a5_attn_kernels, q, k, v, a, map, out);
 }
-

@@ -42,16 +42,10 @@ static int a5_score(const bn_hw_info *hw, char *why, size_t why_len) {
 }
 
 static bn_status a5_init(bn_backend_ctx *ctx, const bn_hw_info *hw) {
-    atomic_flag_clear(&ctx->scratch_busy);
     uint32_t isa = hw ? hw->isa : 0;
     ctx->has_vnni = (isa & BN_ISA_AVX512VNNI) != 0;
     ctx->has_vbmi = (isa & BN_ISA_AVX512VBMI) != 0;
     return BN_OK;
-}
-
-static void a5_shutdown(bn_backend_ctx *ctx) {
-    if (ctx->scratch)
-        pc_free(ctx, ctx->scratch);
 }
 
 /* MAD: matmul_ternary.c; TL1 / TL2: the vpermw LUT kernels of lut_matmul.c.
@@ -59,7 +53,6 @@ static void a5_shutdown(bn_backend_ctx *ctx) {
 const pc_plugin pc_this_plugin = {
     .ctx_size = sizeof(bn_backend_ctx),
     .init = a5_init,
-    .shutdown = a5_shutdown,
     .caps = {.max_kernel = BN_KERNEL_TL2, .kv_q8 = 1},
     .attention = a5_attention_run,
     .quantize_row = a5_quantize_row,

@@ -255,7 +255,7 @@ bn_status a5_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
     size_t acc_bytes = sizeof(int32_t) * (size_t)(w->lut_rows32 * pass);
     size_t q_off = tab_bytes * (size_t)ctx->pc.n_threads, acc_off = q_off + ((size_t)w->n_cols + 63) / 64 * 64;
     size_t qp_off = acc_off + 2 * acc_bytes, s_off = qp_off + ((size_t)(row_cols * pass) + 63) / 64 * 64;
-    uint8_t *scr = a5_scratch_get(ctx, s_off + sizeof(float) * (size_t)pass);
+    uint8_t *scr = pc_scratch_get(ctx, A5_SCR_STAGE, s_off + sizeof(float) * (size_t)pass);
     if (!scr)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for LUT tables");
     int8_t *q = (int8_t *)(scr + q_off), *qp = (int8_t *)(scr + qp_off);
@@ -284,6 +284,6 @@ bn_status a5_lut_matmul(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor
         }
         pc_parallel(ctx, (n_sub + jb.unit - 1) / jb.unit, 1, lut_work, &jb);
     }
-    a5_scratch_put(ctx, scr);
+    pc_scratch_put(ctx, A5_SCR_STAGE, scr);
     return BN_OK;
 }

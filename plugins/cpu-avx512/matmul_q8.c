@@ -66,7 +66,7 @@ bn_status a5_matmul_q8(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor 
                        const bn_tensor *x_scale, bn_tensor *y) {
     int64_t n_tok = pc_n_rows(x), pass = n_tok < A5_TOK_PASS ? n_tok : A5_TOK_PASS;
     size_t qbytes = (size_t)(pass * w->n_cols + 63) / 64 * 64;
-    uint8_t *base = a5_scratch_get(ctx, qbytes + sizeof(float) * (size_t)pass);
+    uint8_t *base = pc_scratch_get(ctx, A5_SCR_STAGE, qbytes + sizeof(float) * (size_t)pass);
     if (!base)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
     int8_t *q = (int8_t *)base;
@@ -86,6 +86,6 @@ bn_status a5_matmul_q8(bn_backend_ctx *ctx, const bn_weight *w, const bn_tensor 
         }
         pc_parallel(ctx, w->n_rows, ROWS_PER_GRAIN, q8_rows, &jb);
     }
-    a5_scratch_put(ctx, base);
+    pc_scratch_put(ctx, A5_SCR_STAGE, base);
     return BN_OK;
 }

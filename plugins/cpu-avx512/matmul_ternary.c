@@ -108,7 +108,7 @@ bn_status a5_matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_te
                             const bn_tensor *x_scale, bn_tensor *y) {
     int64_t n_tok = pc_n_rows(x), pass = n_tok < A5_TOK_PASS ? n_tok : A5_TOK_PASS;
     int n_threads = ctx->pc.n_threads > 0 ? ctx->pc.n_threads : 1;
-    uint8_t *base = a5_scratch_get(ctx, stage_bytes(w, pass, n_threads));
+    uint8_t *base = pc_scratch_get(ctx, A5_SCR_STAGE, stage_bytes(w, pass, n_threads));
     if (!base)
         return pc_fail(ctx, BN_ERR_NOMEM, "matmul: out of memory for activation scratch");
     stage_buf sb;
@@ -127,7 +127,7 @@ bn_status a5_matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const bn_te
             stage_tokens(&ra, 0, 1, 0);
         pc_parallel(ctx, w->rows_pad / A5_RG, GROUPS_PER_GRAIN, run_rows, &ra);
     }
-    a5_scratch_put(ctx, base);
+    pc_scratch_put(ctx, A5_SCR_STAGE, base);
     if (atomic_load(&ra.bad_thread))
         return pc_fail(ctx, BN_ERR_INTERNAL, "matmul: pool thread index beyond n_threads = %d", n_threads);
     return BN_OK;
