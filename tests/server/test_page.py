@@ -408,6 +408,9 @@ def run(binary, extra):
         check(s["obs"]["clicked"], "Stop was clicked while the reply streamed (at %s chars)" % s["obs"].get("clickedAt"))
         soft_check(s["text"], "the partial reply stays: %r" % (s["text"] or "")[:60])
         soft_check("stopped" in s["meta"], "the reply is marked stopped: %r" % s["meta"].strip())
+        # no usage after Stop: the count comes from content chunks and says so
+        soft_check(re.search(r"~\d+ tokens?\b", s["meta"]) is not None,
+                   "the stopped reply's token count is marked approximate: %r" % s["meta"].strip())
         soft_check(s["stopDisabled"] and not s["sendDisabled"], "Stop disabled and Send enabled again after Stop")
         time.sleep(1.0)
         s2 = state(d)
