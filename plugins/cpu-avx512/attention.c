@@ -6,9 +6,9 @@
  *   out = sum_j softmax(s)_j * v_j
  * The work items (a token and up to four query heads sharing a kv head, so
  * each K and V row is loaded, and converted from F16 or Q8_0, once for all
- * of them) come from the common driver (plugins/common/attention_run.c). Scores come four keys x four heads at a time: sixteen FMA
- * chains reduced together by one transposing add tree instead of sixteen
- * horizontal sums. exp is a vector polynomial (a5_exp). The weighted sum
+ * of them) come from the common driver (plugins/common/attention_run.c).
+ * Scores come four keys x four heads at a time: sixteen FMA chains reduced
+ * together by one transposing add tree instead of sixteen horizontal sums. exp is a vector polynomial (a5_exp). The weighted sum
  * of V rows runs over head_dim in chunks of four vectors per head. In a
  * pool a score tile never straddles two pages (page_size is a multiple of
  * 16).
