@@ -238,6 +238,52 @@ static void copy_combos(const bn_weight *w, int64_t blk, int two, int64_t r0, in
     }
 }
 
+/* r[i] = 16 bytes of row i -> r[j] = byte j of rows 0..15, in four
+ * rounds of interleaving (8-, 16-, 32-, then 64-bit units). */
+AX_INLINE void transpose16x16(__m128i *r) {
+    __m128i t[16];
+    for (int i = 0; i < 8; i++) { /* t[h*8 + j]: rows 2j, 2j+1, bytes h*8 + 0..7 */
+        t[i] = _mm_unpacklo_epi8(r[2 * i], r[2 * i + 1]);
+        t[i + 8] = _mm_unpackhi_epi8(r[2 * i], r[2 * i + 1]);
+    }
+    for (int h = 0; h < 2; h++) /* r[h*8 + q*4 + i]: rows 4i..4i+3, bytes h*8 + q*4 + 0..3 */
+        for (int i = 0; i < 4; i++) {
+            r[h * 8 + i] = _mm_unpacklo_epi16(t[h * 8 + 2 * i], t[h * 8 + 2 * i + 1]);
+            r[h * 8 + i + 4] = _mm_unpackhi_epi16(t[h * 8 + 2 * i], t[h * 8 + 2 * i + 1]);
+        }
+    for (int g = 0; g < 4; g++) /* t[g*4 + p*2 + i]: rows 8i..8i+7, bytes g*4 + p*2 + 0..1 */
+        for (int i = 0; i < 2; i++) {
+            t[g * 4 + i] = _mm_unpacklo_epi32(r[g * 4 + 2 * i], r[g * 4 + 2 * i + 1]);
+            t[g * 4 + i + 2] = _mm_unpackhi_epi32(r[g * 4 + 2 * i], r[g * 4 + 2 * i + 1]);
+        }
+    for (int g = 0; g < 8; g++) {
+        r[2 * g] = _mm_unpacklo_epi64(t[2 * g], t[2 * g + 1]);
+        r[2 * g + 1] = _mm_unpackhi_epi64(t[2 * g], t[2 * g + 1]);
+    }
+}
+
+/* cols[k][t] = q of token t0 + t at column k (int16; zero for t >= nt),
+ * 16 columns at a time turned around; returns the smallest q seen. */
+static int turn_columns(const int8_t *q, int64_t kp, int64_t t0, int64_t nt, int16_t *cols) {
+    __m128i lo = _mm_setzero_si128();
+    for (int64_t k = 0; k < kp; k += 16) {
+        __m128i r[LANES];
+        for (int64_t t = 0; t < LANES; t++) {
+            r[t] = t < nt ? _mm_loadu_si128((const __m128i *)(q + (t0 + t) * kp + k)) : _mm_setzero_si128();
+            lo = _mm_min_epi8(lo, r[t]);
+        }
+        transpose16x16(r);
+        for (int c = 0; c < 16; c++)
+            _mm256_store_si256((__m256i *)(cols + (k + c) * LANES), _mm256_cvtepi8_epi16(r[c]));
+    }
+    int8_t m[16];
+    _mm_storeu_si128((__m128i *)m, lo);
+    int min_q = 0;
+    for (int i = 0; i < 16; i++)
+        min_q = m[i] < min_q ? m[i] : min_q;
+    return min_q;
+}
+
 static void lanes_work(void *arg, int64_t begin, int64_t end, int thread_index) {
     (void)thread_index;
     const lanes_job *jb = arg;
@@ -295,16 +341,7 @@ bn_status ax_lanes_matmul(bn_backend_ctx *ctx, const bn_weight *w, const int8_t 
                     .n_chunks = n_chunks};
     for (int64_t t0 = 0; t0 < n_tok; t0 += LANES) {
         int64_t nt = n_tok - t0 < LANES ? n_tok - t0 : LANES;
-        memset(cols, 0, cols_bytes);
-        int min_q = 0;
-        for (int64_t t = 0; t < nt; t++) {
-            const int8_t *qt = q + (t0 + t) * kp;
-            for (int64_t k = 0; k < kp; k++) {
-                cols[k * LANES + t] = qt[k];
-                min_q = qt[k] < min_q ? qt[k] : min_q;
-            }
-        }
-        jb.pair_widen = min_q > -128;
+        jb.pair_widen = turn_columns(q, kp, t0, nt, cols) > -128;
         jb.t0 = t0;
         jb.nt = nt;
         pc_parallel(ctx, n_chunks, 1, lanes_work, &jb);
