@@ -28,6 +28,7 @@
 
 #include "bitnet/batch.h"
 #include "bitnet/sampler.h"
+#include "../common/plugin_list.h"
 
 #define PAGE 16
 #define STEPS 64
@@ -641,11 +642,7 @@ static int setup_all(void) {
     const char *only = getenv("BN_BATCH_PLUGINS");
     for (size_t i = 0; i < bn_engine_plugin_count(e) && n_plugins < 16; i++) {
         const bn_plugin_report *r = bn_engine_plugin(e, i);
-        size_t n = strlen(r->name);
-        const char *hit = only ? strstr(only, r->name) : NULL;
-        while (hit && !((hit == only || hit[-1] == ',') && (hit[n] == ',' || hit[n] == 0)))
-            hit = strstr(hit + 1, r->name);
-        if (r->usable && (!only || hit))
+        if (r->usable && test_plugin_listed(only, r->name))
             snprintf(plugins[n_plugins++], sizeof plugins[0], "%s", r->name);
     }
     bn_engine_free(e);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/plugin_list.h"
+
 int xv_env_setup(xv_env *env, const char *tag) {
     memset(env, 0, sizeof *env);
     bn_cli_overrides cli;
@@ -22,11 +24,7 @@ int xv_env_setup(xv_env *env, const char *tag) {
     const char *only = getenv("BN_XVAL_PLUGINS");
     for (size_t i = 0; i < bn_engine_plugin_count(env->engine) && env->n_plugins < 16; i++) {
         const bn_plugin_report *r = bn_engine_plugin(env->engine, i);
-        size_t n = strlen(r->name);
-        int listed = !only || !*only;
-        for (const char *p = only ? strstr(only, r->name) : NULL; p && !listed; p = strstr(p + 1, r->name))
-            listed = (p == only || p[-1] == ',') && (p[n] == ',' || p[n] == 0);
-        if (r->usable && listed)
+        if (r->usable && test_plugin_listed(only, r->name))
             snprintf(env->plugins[env->n_plugins++], sizeof env->plugins[0], "%s", r->name);
     }
     printf("%s: %d usable plugin(s):", tag, env->n_plugins);
