@@ -18,8 +18,8 @@
  * tokens, so each decoded weight vector feeds 8 tokens and the tile stays
  * in L1; the group's activations are interleaved block by block so one
  * pointer with constant offsets reaches all of them (the token loops are
- * unrolled, the sums stay in registers). From LANES_MIN_TOKENS tokens on,
- * matmul_lanes.c takes over.
+ * unrolled, the sums stay in registers). From LANES_MIN_TOKENS_* tokens
+ * on, matmul_lanes.c takes over.
  */
 #include <string.h>
 
@@ -31,7 +31,12 @@
 /* Blocks summed in 16 bits before widening: a block adds at most
  * 4 * 2 * (2 * 128) = 2048 in magnitude, and 16 * -2048 = -32768 still fits. */
 #define I16_BLOCKS 16
-#define LANES_MIN_TOKENS 8 /* from here on matmul_lanes.c is faster (bench-kernels) */
+/* From here on matmul_lanes.c is faster (its 8-lane pass): `bench-kernels
+ * -t 1 --only matmul --tokens 4,5`, Zen 1, 6912x2560: I2_S 2.54 (MAD) vs
+ * 2.76 ms at 4 tokens, 3.14 vs 2.77 at 5; TQ2_0 3.37 vs 2.87 at 4 (its
+ * per-block scales cost MAD more). */
+#define LANES_MIN_TOKENS_I2S 5
+#define LANES_MIN_TOKENS_TQ 4
 
 typedef struct tm_job {
     const bn_weight *w;
@@ -169,7 +174,7 @@ static bn_status matmul_ternary(bn_backend_ctx *ctx, const bn_weight *w, const b
     int32_t *qlane = (int32_t *)(scr + lane_off);
     int8_t *row = (int8_t *)(scr + row_off);
     /* with enough tokens the token-lane kernel wins (matmul_lanes.c): it wants q row by row */
-    int lanes = n_tok >= LANES_MIN_TOKENS;
+    int lanes = n_tok >= (w->block_d ? LANES_MIN_TOKENS_TQ : LANES_MIN_TOKENS_I2S);
     for (int64_t t = 0; t < n_tok; t++) {
         int8_t *qt = lanes ? q + t * kp : row;
         s[t] = pc_mad_token_q(w, x, x_scale, t, qt);

@@ -312,6 +312,8 @@ static const conf_shape tern_shapes[] = {
     {19, 768, 9, 0, 0, 1.0f},    {33, 384, 16, 1, 0, 1.0f},   {4, 160, 12, 0, 0, 1.0f},
     {640, 2560, 17, 0, 0, 1.0f}, {2560, 512, 10, 0, 0, 1.0f}, {6, 6912, 21, 0, WFIX_EXTREME, 1.0f},
     {7, 2560, 32, 0, WFIX_EXTREME, 0.5f}, {4500, 384, 8, 0, 0, 1.0f},
+    /* 4-8 tokens (and a pass's last 1-8): its 8-lane pass */
+    {11, 640, 5, 1, 0, 1.0f},    {9, 2560, 7, 0, WFIX_EXTREME, 1.0f}, {2600, 256, 6, 0, 0, 1.0f},
     /* K >= 8192, weights all +1 / all -1 / alternating, and the I8 path's
      * last token -128 everywhere: sums that overflow any 16-bit accumulator
      * kept over more than 255 columns (peers' garbage on ARM without dotprod) */
