@@ -185,16 +185,6 @@ static int turn_columns(const int8_t *q, int64_t kp, int64_t t0, int64_t nt, int
 #define SH 8
 #define FN(name) name##_16
 #include "matmul_lanes_width.h"
-#undef LN
-#undef VI
-#undef V_LOAD
-#undef V_STORE
-#undef V_ADD
-#undef V_SUB
-#undef V_ZERO
-#undef V_HALF
-#undef SH
-#undef FN
 
 #define LN 8
 #define VI __m128i
@@ -207,16 +197,6 @@ static int turn_columns(const int8_t *q, int64_t kp, int64_t t0, int64_t nt, int
 #define SH 7
 #define FN(name) name##_8
 #include "matmul_lanes_width.h"
-#undef LN
-#undef VI
-#undef V_LOAD
-#undef V_STORE
-#undef V_ADD
-#undef V_SUB
-#undef V_ZERO
-#undef V_HALF
-#undef SH
-#undef FN
 
 bn_status ax_lanes_matmul(bn_backend_ctx *ctx, const bn_weight *w, const int8_t *q, const float *s,
                           int64_t n_tok, bn_tensor *y) {

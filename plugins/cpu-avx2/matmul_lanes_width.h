@@ -8,8 +8,8 @@
  *   V_HALF(v, h)  lanes 8h..8h+7 of v as an __m128i
  *   SH        log2 of one combination's table row (8 groups x LN x 2 bytes)
  *   FN(name)  name with the width's suffix
- * Everything here is static; nothing is left defined afterwards except
- * what the includer undefines.
+ * Everything here is static; the parameters are undefined at the end, so
+ * the next width defines them afresh.
  */
 #define ENTRY_BYTES (LN * 2)                    /* one table entry: LN int16 */
 #define W_TABLE_BYTES (COMBOS * HB_GROUPS * ENTRY_BYTES)
@@ -176,3 +176,13 @@ static void FN(lanes_work)(void *arg, int64_t begin, int64_t end, int thread_ind
 #undef ENTRY_BYTES
 #undef W_TABLE_BYTES
 #undef W_ACC_BYTES
+#undef LN
+#undef VI
+#undef V_LOAD
+#undef V_STORE
+#undef V_ADD
+#undef V_SUB
+#undef V_ZERO
+#undef V_HALF
+#undef SH
+#undef FN
