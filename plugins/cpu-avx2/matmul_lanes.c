@@ -30,11 +30,10 @@
  * --only matmul --tokens 8,16`: 6912x2560 at 16 tokens 4.8 ms against
  * 6.6 ms for the previous version (offsets computed per row and part,
  * code lines read once per part); at 8 tokens 4.3 ms against 4.8 ms for
- * the MAD kernel. Writing the outputs 8
- * rows at a time turned around (8 x 8 transposes) instead of 16 scattered
- * 4-byte stores per row: 6912x2560 at 16 tokens, medians of 6 alternating
- * runs, 4.61 -> 4.38 ms (I2_S), 4.74 -> 4.45 ms (TQ2_0); 2560x2560 1.91 ->
- * 1.66 ms.
+ * the MAD kernel. Writing the outputs 8 rows at a time turned around (8 x
+ * 8 transposes) instead of 16 scattered 4-byte stores per row: 6912x2560
+ * at 16 tokens, medians of 6 alternating runs, 4.61 -> 4.38 ms (I2_S),
+ * 4.74 -> 4.45 ms (TQ2_0); 2560x2560 1.91 -> 1.66 ms.
  *
  * A pass of 8 tokens or fewer (a batch of 4-8, or what is left after
  * passes of 16) runs the same kernel on 8 lanes of an xmm
@@ -51,7 +50,6 @@
 
 #define LANES 16       /* tokens per pass (int16 lanes of a ymm) */
 #define HB_GROUPS 8    /* code bytes per part of a block */
-#define HB_COLS (HB_GROUPS * 4) /* columns per part */
 #define PARTS (AX_BLOCK_BYTES / HB_GROUPS)
 #define COMBOS 81      /* 3^4 code combinations of a byte */
 #define TABLE_BYTES (COMBOS * HB_GROUPS * 32) /* [combination][group] entries, 16 lanes (the larger) */
