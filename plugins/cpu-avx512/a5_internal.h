@@ -51,8 +51,8 @@ struct bn_backend_ctx {
     int has_vbmi;
 };
 /* The context's scratch areas (pc_scratch_get): activation staging of the
- * matmuls, attention scores. */
-enum { A5_SCR_STAGE = 0, A5_SCR_ATTN, A5_SCR_COUNT };
+ * matmuls, attention scores, float weights' token buffers. */
+enum { A5_SCR_STAGE = 0, A5_SCR_ATTN, A5_SCR_FLOAT, A5_SCR_COUNT };
 _Static_assert(A5_SCR_COUNT <= PC_SCRATCH_SLOTS, "more scratch areas than the context has");
 _Static_assert(offsetof(struct bn_backend_ctx, pc) == 0, "the skeleton's pc_ctx comes first");
 
