@@ -357,9 +357,11 @@ static const conf_shape dense_shapes[] = {
     {2, 32, 3, 0, 0, 0.5f},  {64, 2560, 3, 0, 0, 1.0f}, {640, 2560, 1, 0, 0, 1.0f},
     /* 6+ tokens: cpu-avx2 converts F16 rows once for all token groups */
     {5, 100, 7, 0, 0, 1.0f}, {50, 2560, 16, 1, 0, 1.0f},
-    /* cpu-avx512's 4 x 4 tiles: spans of 256 columns with a ragged last
-     * one, rows and tokens not a multiple of 4, more than 16 tokens */
+    /* cpu-avx512's F16 tiles of 4 x 4: spans of 256 columns with a ragged
+     * last one, rows and tokens not a multiple of 4, more than 16 tokens */
     {37, 300, 18, 1, 0, 1.0f}, {13, 520, 5, 0, 0, 1.0f},
+    /* its Q8_0 tiles of 2 rows x 4 tokens: an odd row and block count */
+    {9, 416, 7, 0, 0, 1.0f},
 };
 
 static const int32_t tern_types[] = {BN_TYPE_I2_S, BN_TYPE_TQ1_0, BN_TYPE_TQ2_0};
