@@ -16,6 +16,9 @@
  *   head FMAs / (T * FMA rate) + ternary MACs / (T * lookup rate),
  * before norms, attention and everything else: no kernel can beat it on
  * this core, so it bounds the ratio `bitnet bench --parallel 1,16` can show.
+ * On a CPU with AVX-512 F + VNNI (where the loader picks cpu-avx512) two
+ * more loops give that plugin's floor: 16-lane fp32 FMAs (its F16 head)
+ * and vpdpbusd, 64 int8 multiply-adds each (its ternary kernel).
  *
  *   bench-peak [--ms N]     (default 300 ms per loop, best of 5 runs)
  */
@@ -60,6 +63,38 @@ __attribute__((target("avx2,fma"), noinline)) static float fma_loop(int64_t n) {
     return f[0] + f[7];
 }
 
+/* The same with 16-lane FMAs, and with vpdpbusd (64 u8 x s8 products
+ * summed into 16 int32 lanes); AVX-512 CPUs only (see main). */
+__attribute__((target("avx512f"), noinline)) static float fma512_loop(int64_t n) {
+    __m512 acc[CHAINS], x = _mm512_set1_ps(0.999f), y = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < CHAINS; i++)
+        acc[i] = _mm512_set1_ps((float)i);
+    for (int64_t k = 0; k < n; k++)
+#pragma GCC unroll 16
+        for (int i = 0; i < CHAINS; i++)
+            acc[i] = _mm512_fmadd_ps(acc[i], x, y);
+    __m512 s = acc[0];
+    for (int i = 1; i < CHAINS; i++)
+        s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+__attribute__((target("avx512f,avx512vnni"), noinline)) static float dpbusd_loop(int64_t n) {
+    __m512i acc[CHAINS], u = _mm512_set1_epi8(2), v = _mm512_set1_epi8(-3);
+    for (int i = 0; i < CHAINS; i++)
+        acc[i] = _mm512_set1_epi32(i);
+    for (int64_t k = 0; k < n; k++)
+#pragma GCC unroll 16
+        for (int i = 0; i < CHAINS; i++)
+            acc[i] = _mm512_dpbusd_epi32(acc[i], u, v);
+    __m512i s = acc[0];
+    for (int i = 1; i < CHAINS; i++)
+        s = _mm512_add_epi32(s, acc[i]);
+    return (float)_mm512_reduce_add_epi32(s);
+}
+
+enum { LOOP_FMA, LOOP_LOOKUP, LOOP_FMA512, LOOP_DPBUSD };
+
 /* The lookup loop of matmul_lanes.c (row_lookup, part_rows), `passes`
  * times over ROWS rows. */
 __attribute__((target("avx2"), noinline)) static int lookup_loop(const uint8_t *tab, const uint8_t *combos,
@@ -82,12 +117,21 @@ __attribute__((target("avx2"), noinline)) static int lookup_loop(const uint8_t *
 }
 
 /* Best of 5 runs of about ms milliseconds each: work units per second. */
+static float run_loop(int which, int64_t n, const uint8_t *tab, const uint8_t *combos, void *acc) {
+    switch (which) {
+    case LOOP_LOOKUP: return (float)lookup_loop(tab, combos, acc, n);
+    case LOOP_FMA512: return fma512_loop(n);
+    case LOOP_DPBUSD: return dpbusd_loop(n);
+    default: return fma_loop(n);
+    }
+}
+
 static double best_rate(int which, double ms, const uint8_t *tab, const uint8_t *combos, void *acc) {
     int64_t n = 1000;
     volatile float sink = 0;
     for (;;) { /* calibrate */
         double t0 = now_s();
-        sink += which ? (float)lookup_loop(tab, combos, acc, n) : fma_loop(n);
+        sink += run_loop(which, n, tab, combos, acc);
         double dt = now_s() - t0;
         if (dt > ms * 1e-3 / 4 || n > (int64_t)1 << 40)
             break;
@@ -96,12 +140,21 @@ static double best_rate(int which, double ms, const uint8_t *tab, const uint8_t 
     double best = 0;
     for (int r = 0; r < 5; r++) {
         double t0 = now_s();
-        sink += which ? (float)lookup_loop(tab, combos, acc, n * 4) : fma_loop(n * 4);
+        sink += run_loop(which, n * 4, tab, combos, acc);
         double rate = (double)(n * 4) / (now_s() - t0);
         best = rate > best ? rate : best;
     }
     (void)sink;
     return best;
+}
+
+/* The floor of a 16-sequence step on 1 and 2 cores at these rates. */
+static void print_floors(const char *plugin, double ternary, double mac, double head, double fma) {
+    for (int t = 1; t <= 2; t++)
+        printf("%s floor on %d core%s: ternary %.0f ms + head %.0f ms = %.0f ms per step; x4 over "
+               "one sequence needs that sequence at >= %.0f ms per step\n",
+               plugin, t, t > 1 ? "s (perfect scaling)" : "", 1e3 * ternary / (t * mac), 1e3 * head / (t * fma),
+               1e3 * (ternary / (t * mac) + head / (t * fma)), 1e3 * (ternary / (t * mac) + head / (t * fma)) / 4);
 }
 
 int main(int argc, char **argv) {
@@ -111,8 +164,9 @@ int main(int argc, char **argv) {
             ms = atof(argv[++i]);
         else {
             fprintf(stderr, "usage: bench-peak [--ms N]\n"
-                            "Measures one core's fp32 FMA rate and the token-lane lookup rate of cpu-avx2,\n"
-                            "and the floor they put on a 16-sequence decode step of the 2B-4T shape.\n");
+                            "Measures one core's fp32 FMA rate and the token-lane lookup rate of cpu-avx2\n"
+                            "(with AVX-512 + VNNI also 16-lane FMA and vpdpbusd rates, cpu-avx512's), and the\n"
+                            "floor they put on a 16-sequence decode step of the 2B-4T shape.\n");
             return strcmp(argv[i], "-h") && strcmp(argv[i], "--help") ? 2 : 0;
         }
     }
@@ -138,8 +192,8 @@ int main(int argc, char **argv) {
         combos[i] = (uint8_t)(((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 33) % COMBOS);
     memset(acc, 0, ROWS * 32);
 
-    double fma = best_rate(0, ms, tab, combos, acc) * CHAINS * 8;          /* fp32 FMAs / s */
-    double mac = best_rate(1, ms, tab, combos, acc) * ROWS * 512;          /* ternary MACs / s */
+    double fma = best_rate(LOOP_FMA, ms, tab, combos, acc) * CHAINS * 8;     /* fp32 FMAs / s */
+    double mac = best_rate(LOOP_LOOKUP, ms, tab, combos, acc) * ROWS * 512;  /* ternary MACs / s */
     /* 2B-4T: 30 layers of q, o 2560x2560, k, v 640x2560, gate, up 6912x2560, down 2560x6912 */
     const double ternary = 30.0 * (2 * 2560.0 * 2560 + 2 * 640.0 * 2560 + 3 * 6912.0 * 2560) * 16;
     const double head = 128256.0 * 2560 * 16;
@@ -147,11 +201,13 @@ int main(int argc, char **argv) {
            fma * 1e-9, mac * 1e-9, 512e9 / mac);
     printf("2B-4T, 16 sequences, one step: %.1f G ternary MACs, %.2f G head FMAs (F16 head)\n", ternary * 1e-9,
            head * 1e-9);
-    for (int t = 1; t <= 2; t++)
-        printf("floor on %d core%s: ternary %.0f ms + head %.0f ms = %.0f ms per step; x4 over "
-               "one sequence needs that sequence at >= %.0f ms per step\n",
-               t, t > 1 ? "s (perfect scaling)" : "", 1e3 * ternary / (t * mac), 1e3 * head / (t * fma),
-               1e3 * (ternary / (t * mac) + head / (t * fma)), 1e3 * (ternary / (t * mac) + head / (t * fma)) / 4);
+    print_floors("cpu-avx2", ternary, mac, head, fma);
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni")) {
+        double fma512 = best_rate(LOOP_FMA512, ms, tab, combos, acc) * CHAINS * 16;
+        double dp = best_rate(LOOP_DPBUSD, ms, tab, combos, acc) * CHAINS * 64;
+        printf("one core, AVX-512: fp32 FMA %.1f G/s; vpdpbusd %.1f G int8 MAC/s\n", fma512 * 1e-9, dp * 1e-9);
+        print_floors("cpu-avx512", ternary, dp, head, fma512);
+    }
     free(tab);
     free(combos);
     free(acc);
