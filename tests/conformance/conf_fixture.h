@@ -28,6 +28,11 @@ enum wfix_mode {
 /* Weights of `type` and shape built as `mode` says. Returns 0 if the shape
  * does not fit the type. */
 int wfix_make(wfix *f, int32_t type, int64_t rows, int64_t cols, uint64_t seed, int mode, float scale);
+/* Whether f's blocks carry differing scales (TQ made with WFIX_VARY_D, Q8_0):
+ * what a case label calls "block-scales" (float formats have none). */
+static inline int wfix_block_scales(const wfix *f) {
+    return !f->uniform_d && (bn_type_is_ternary(f->type) || f->type == BN_TYPE_Q8_0);
+}
 void wfix_free(wfix *f);
 
 /* weight_prepare on plugin p with kernel; NULL (and a failure) on error. */

@@ -253,7 +253,7 @@ static void mm_case(int pi, const wfix *f, int64_t T, int64_t pad, uint64_t seed
     conf_case c;
     int tern = bn_type_is_ternary(f->type);
     cc_init(&c, pi, BN_OP_MATMUL, "fmt=%s shape=%lldx%lld T=%lld%s%s%s", bn_type_name(f->type), (long long)f->rows,
-            (long long)f->cols, (long long)T, pad ? " strided" : "", f->uniform_d ? "" : " block-scales",
+            (long long)f->cols, (long long)T, pad ? " strided" : "", wfix_block_scales(f) ? " block-scales" : "",
             extreme ? " extreme" : "");
     mm_io io;
     mm_inputs(&io, f->cols, T, seed, extreme);

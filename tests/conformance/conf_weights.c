@@ -42,7 +42,7 @@ static void deq_case(int pi, const wfix *f) {
     conf_plugin *p = &conf_plugins[pi];
     conf_case c;
     cc_init(&c, pi, BN_OP_DEQUANTIZE, "fmt=%s shape=%lldx%lld%s", bn_type_name(f->type), (long long)f->rows,
-            (long long)f->cols, f->uniform_d ? "" : " block-scales");
+            (long long)f->cols, wfix_block_scales(f) ? " block-scales" : "");
     if (!cc_has(&c, p->be->dequantize, "dequantize"))
         return;
     bn_weight *w = wfix_prepare(&c, p, f, BN_KERNEL_AUTO);
