@@ -10,7 +10,7 @@ headless Chromium through Selenium and chromedriver, and checks that:
   - the page shows the model's id from /v1/models;
   - Shift+Enter adds a new line, and a message sent with the Send button
     streams a reply (the assistant bubble's text grows over more than one
-    update) with its token rate shown under it;
+    update) with its token rate shown under it; New chat empties the page;
   - a reply sent with Enter and a large max_tokens can be stopped with the
     Stop button: the text stops growing, the reply is marked stopped, Stop is
     disabled again, and the server still answers /health and a new request;
@@ -371,8 +371,10 @@ def run(binary, extra):
         check(s["input"] == "Hello\nthere" and s["users"] == 0,
               "Shift+Enter adds a new line without sending (input %r)" % s["input"])
 
-        # 1. Send with the button: the reply streams, then shows its rate.
-        set_number(d, "max-tokens", 48)
+        # 1. Send with the button: the reply streams, then shows its rate. The page renders once per
+        # network read, and a fast core writes 48 tokens of the bundled model in ~20 ms, one read:
+        # 400 tokens span many reads on any machine.
+        set_number(d, "max-tokens", 400)
         d.execute_script(OBSERVE_JS, 0)
         d.find_element(By.ID, "send").click()
         s = wait_for(lambda: finished(d), 20, "the first reply to finish")
@@ -388,11 +390,17 @@ def run(binary, extra):
                    "the rate shows under the reply: %r" % s["meta"].strip())
         soft_check("tok" in s["rate"], "#rate shows the rate: %r" % s["rate"])
         soft_check(not s["sendDisabled"] and s["stopDisabled"], "Send enabled and Stop disabled after the reply")
+        # New chat: the next requests start without this long reply in their prompt (the context is 512)
+        d.find_element(By.ID, "clear").click()
+        s = state(d)
+        check(s["replies"] == 0 and s["users"] == 0, "New chat empties the conversation (%d user, %d assistant "
+              "bubbles left)" % (s["users"], s["replies"]))
 
         # 2. Send with Enter and a large max_tokens; Stop as soon as it streams.
         stopped = None
         for attempt in range(3):
             set_number(d, "max-tokens", 400)
+            d.find_element(By.ID, "clear").click()  # an earlier attempt's reply stays out of the prompt
             d.execute_script(OBSERVE_JS, STOP_AFTER)
             box = d.find_element(By.ID, "input")
             box.send_keys("Tell me a long story, attempt %d" % (attempt + 1), Keys.ENTER)
